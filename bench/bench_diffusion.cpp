@@ -198,8 +198,8 @@ void BM_FastDllm(benchmark::State& state) {
     state.counters[std::string("speedup_wall_") + name] = measured[baseline].wall_s / t.wall_s;
     state.counters[std::string("speedup_cpu_") + name] = measured[baseline].cpu_s / t.cpu_s;
   }
-  static const char* const kNames[] = {"plain, 256 steps", "plain, 64 steps", "prefix cache, 64 steps",
-                                       "dual cache, 64 steps", "threshold 0.9", "threshold 0.9 + dual cache"};
+  static const char* const kNames[] = {"plain, 256 steps",     "plain, 64 steps", "prefix cache, 64 steps",
+                                       "dual cache, 64 steps", "threshold 0.9",   "threshold 0.9 + dual cache"};
   state.SetLabel(kNames[mode]);
 }
 

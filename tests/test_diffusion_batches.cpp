@@ -161,7 +161,8 @@ TEST(Remasking, RemasksIntNTimesRateAfterEveryStep) {
     std::vector<int64_t> masked_after_step;  // N = 16, T = 5
   };
   // linear: int(16 * t/5) for t = 4..1; cosine: int(16 * cos((5 - t)/5 * pi/2)) = 15, 12, 9, 4.
-  for (const Case& c : {Case{RemaskSchedule::kLinear, {12, 9, 6, 3, 0}}, Case{RemaskSchedule::kCosine, {15, 12, 9, 4, 0}}}) {
+  for (const Case& c :
+       {Case{RemaskSchedule::kLinear, {12, 9, 6, 3, 0}}, Case{RemaskSchedule::kCosine, {15, 12, 9, 4, 0}}}) {
     RemaskingConfig config;
     config.steps = 5;
     config.schedule = c.schedule;

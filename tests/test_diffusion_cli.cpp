@@ -39,8 +39,8 @@ TEST(DiffusionFlags, DreamFlagsReproduceTheReferenceRun) {
   auto model = load_checkpoint(fixture_model("dream-tiny"));
   const nlohmann::json expected = fixture_expected("dream-tiny");
   const nlohmann::json& c = expected["diffusion_cases"][0];  // entropy, 16 steps, 16 tokens, with history
-  auto decoder = from_flags({"--decoder", "dream", "--alg", "entropy", "--steps", "16", "--gen-len", "16", "--trace"},
-                            model);
+  auto decoder =
+      from_flags({"--decoder", "dream", "--alg", "entropy", "--steps", "16", "--gen-len", "16", "--trace"}, model);
   const DecodeResult result = decode_prompt(*decoder, json_ids(expected["prompt"]));
   EXPECT_EQ(result.tokens[0], json_ids(c["expected"]));
   ASSERT_TRUE(result.stats.details.contains("history"));
@@ -52,9 +52,9 @@ TEST(DiffusionFlags, LladaFlagsReproduceTheReferenceRun) {
   auto model = load_checkpoint(fixture_model("llama-bidir-tiny"));
   const nlohmann::json expected = fixture_expected("llama-bidir-tiny");
   const nlohmann::json& c = expected["diffusion_cases"][0];  // 8 steps, 16 tokens, blocks of 8
-  auto decoder = from_flags({"--decoder", "llada", "--steps", "8", "--gen-len", "16", "--block-length", "8",
-                             "--remasking", "low_confidence"},
-                            model);
+  auto decoder = from_flags(
+      {"--decoder", "llada", "--steps", "8", "--gen-len", "16", "--block-length", "8", "--remasking", "low_confidence"},
+      model);
   const DecodeResult result = decode_prompt(*decoder, json_ids(expected["prompt"]));
   EXPECT_EQ(result.tokens[0], json_ids(c["expected"]));
   EXPECT_FALSE(result.stats.details.contains("history"));
@@ -70,8 +70,8 @@ TEST(DiffusionFlags, FastDllmFixedSpansAndRemask) {
   EXPECT_EQ(result.tokens[0].front(), 7);
   EXPECT_EQ(result.tokens[0].back(), 9);
   EXPECT_EQ(result.stats.details["cache"], "dual");
-  auto remask = from_flags({"--decoder", "remask", "--steps", "4", "--max-new-tokens", "12", "--remask", "cosine"},
-                           model);
+  auto remask =
+      from_flags({"--decoder", "remask", "--steps", "4", "--max-new-tokens", "12", "--remask", "cosine"}, model);
   EXPECT_EQ(remask->describe(), "remasking cosine steps=4");
 }
 

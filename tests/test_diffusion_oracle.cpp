@@ -152,10 +152,9 @@ TEST_P(OracleModes, RemaskingDecoderReconstructsTheAnswer) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shift, OracleModes, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? std::string("DreamShift") : std::string("NoShift");
-                         });
+INSTANTIATE_TEST_SUITE_P(Shift, OracleModes, ::testing::Bool(), [](const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? std::string("DreamShift") : std::string("NoShift");
+});
 
 TEST(OracleThreshold, ConfidentModelCommitsAWholeBlockPerStep) {
   auto oracle = std::make_shared<OracleDenoiser>(kAnswer, static_cast<int64_t>(kPrompt.size()), true);

@@ -52,8 +52,7 @@ TEST(RevealSchedule, DreamTimeGridMatchesTheReferenceCounts) {
   EXPECT_EQ(simulate(RevealSchedule(Schedule::kDreamTimeGrid, 8, 1e-3), 16),
             (std::vector<int64_t>{1, 2, 2, 2, 2, 2, 2, 3}));
   EXPECT_EQ(simulate(RevealSchedule(Schedule::kDreamTimeGrid, 4, 1e-3), 16), (std::vector<int64_t>{3, 4, 4, 5}));
-  EXPECT_EQ(simulate(RevealSchedule(Schedule::kDreamTimeGrid, 6, 1e-3), 24),
-            (std::vector<int64_t>{3, 4, 4, 4, 4, 5}));
+  EXPECT_EQ(simulate(RevealSchedule(Schedule::kDreamTimeGrid, 6, 1e-3), 24), (std::vector<int64_t>{3, 4, 4, 4, 4, 5}));
   EXPECT_EQ(simulate(RevealSchedule(Schedule::kDreamTimeGrid, 1, 1e-3), 12), (std::vector<int64_t>{12}));
 }
 

@@ -49,7 +49,7 @@ torch::Tensor CanvasForward::logits(const Canvas& canvas, const torch::Tensor& c
     }
   }
   // Queries attend over all W key slots in every mode, so the key padding covers the whole canvas.
-  torch::Tensor tokens = canvas.tokens.narrow(1, feed_begin, feed_end - feed_begin);     // (B, T)
+  torch::Tensor tokens = canvas.tokens.narrow(1, feed_begin, feed_end - feed_begin);        // (B, T)
   torch::Tensor positions = canvas.positions.narrow(1, feed_begin, feed_end - feed_begin);  // (B, T)
   std::optional<torch::Tensor> key_padding = canvas.key_padding;                            // (B, W)
   if (cfg_scale_) {

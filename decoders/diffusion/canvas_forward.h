@@ -27,7 +27,7 @@ class CanvasForward {
   // block's window is fed. Without a cache every call is a full forward.
   torch::Tensor logits(const Canvas& canvas, const torch::Tensor& columns, int64_t begin, int64_t end, bool refresh);
 
-  int64_t forward_calls() const { return forward_calls_; }  // NFE (guidance counts 2 per call)
+  int64_t forward_calls() const { return forward_calls_; }      // NFE (guidance counts 2 per call)
   int64_t last_tokens_fed() const { return last_tokens_fed_; }  // columns fed per row and pass, last call
   int64_t full_forwards() const { return full_forwards_; }
   int64_t partial_forwards() const { return partial_forwards_; }

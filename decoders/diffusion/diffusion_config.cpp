@@ -58,37 +58,47 @@ void validate(const RemaskingConfig& config) {
 
 std::string to_string(Schedule schedule) {
   switch (schedule) {
-    case Schedule::kDreamTimeGrid: return "dream_time_grid";
-    case Schedule::kLladaEvenSplit: return "llada_even_split";
-    case Schedule::kCosine: return "cosine";
+    case Schedule::kDreamTimeGrid:
+      return "dream_time_grid";
+    case Schedule::kLladaEvenSplit:
+      return "llada_even_split";
+    case Schedule::kCosine:
+      return "cosine";
   }
   return "?";
 }
 
 std::string to_string(Selection selection) {
   switch (selection) {
-    case Selection::kOrigin: return "origin";
-    case Selection::kMaskgitPlus: return "maskgit_plus";
-    case Selection::kTopkMargin: return "topk_margin";
-    case Selection::kEntropy: return "entropy";
-    case Selection::kLowConfidence: return "low_confidence";
-    case Selection::kRandom: return "random";
+    case Selection::kOrigin:
+      return "origin";
+    case Selection::kMaskgitPlus:
+      return "maskgit_plus";
+    case Selection::kTopkMargin:
+      return "topk_margin";
+    case Selection::kEntropy:
+      return "entropy";
+    case Selection::kLowConfidence:
+      return "low_confidence";
+    case Selection::kRandom:
+      return "random";
   }
   return "?";
 }
 
 std::string to_string(CacheMode mode) {
   switch (mode) {
-    case CacheMode::kNone: return "none";
-    case CacheMode::kPrefix: return "prefix";
-    case CacheMode::kDual: return "dual";
+    case CacheMode::kNone:
+      return "none";
+    case CacheMode::kPrefix:
+      return "prefix";
+    case CacheMode::kDual:
+      return "dual";
   }
   return "?";
 }
 
-std::string to_string(RemaskSchedule schedule) {
-  return schedule == RemaskSchedule::kLinear ? "linear" : "cosine";
-}
+std::string to_string(RemaskSchedule schedule) { return schedule == RemaskSchedule::kLinear ? "linear" : "cosine"; }
 
 Schedule parse_schedule(const std::string& name) {
   for (Schedule s : {Schedule::kDreamTimeGrid, Schedule::kLladaEvenSplit, Schedule::kCosine})

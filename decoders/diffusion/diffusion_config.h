@@ -47,16 +47,16 @@ struct DiffusionConfig {
   int64_t steps = 1;  // forward passes of the schedule over the whole generation (split over blocks)
   Schedule schedule = Schedule::kDreamTimeGrid;
   Selection selection = Selection::kMaskgitPlus;
-  double eps = 1e-3;                     // end of Dream's time grid (kDreamTimeGrid, kOrigin)
-  std::optional<int64_t> block_length;   // semi-autoregressive blocks; nullopt = one block
+  double eps = 1e-3;                    // end of Dream's time grid (kDreamTimeGrid, kOrigin)
+  std::optional<int64_t> block_length;  // semi-autoregressive blocks; nullopt = one block
   // Fast-dLLM parallel decoding: commit every masked block position whose confidence >= threshold, and
   // at least the most confident one; the block runs until it has no mask left (`steps` is not used).
   std::optional<double> threshold;
-  std::optional<double> alg_temp;        // choose positions by multinomial(softmax(conf / alg_temp), n)
-  std::optional<double> cfg_scale;       // guidance: un + (cfg_scale + 1)(cond - un); 2 forwards per step
+  std::optional<double> alg_temp;   // choose positions by multinomial(softmax(conf / alg_temp), n)
+  std::optional<double> cfg_scale;  // guidance: un + (cfg_scale + 1)(cond - un); 2 forwards per step
   CacheMode cache = CacheMode::kNone;
-  SamplingParams sampling;               // token choice (kLowConfidence / kRandom: temperature only)
-  std::vector<FixedToken> fixed;         // pre-filled positions, never changed
+  SamplingParams sampling;        // token choice (kLowConfidence / kRandom: temperature only)
+  std::vector<FixedToken> fixed;  // pre-filled positions, never changed
 };
 
 // The "Beyond Autoregression" remasking schedule: the share of generation positions re-masked after step k.

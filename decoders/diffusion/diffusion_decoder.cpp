@@ -58,8 +58,8 @@ int64_t commit_row(const DiffusionConfig& config, const RevealSchedule& schedule
   if (masked == 0) return 0;
   torch::Tensor picked, tokens;  // (n,) indices into candidates, (n,) tokens
   if (config.selection == Selection::kOrigin) {
-    Reveal reveal = reveal_independently(logits, schedule.transfer_probability(at.step_in_block), config.sampling,
-                                         generator);
+    Reveal reveal =
+        reveal_independently(logits, schedule.transfer_probability(at.step_in_block), config.sampling, generator);
     picked = reveal.picked;
     tokens = reveal.tokens;
   } else {
@@ -89,8 +89,9 @@ DiffusionDecoder::DiffusionDecoder(std::shared_ptr<const Denoiser> model, Diffus
     : model_(std::move(model)), config_(std::move(config)) {
   check(model_ != nullptr, "diffusion decoder: no model given");
   validate(config_);
-  check(model_->config().mask_token_id.has_value(), "diffusion decoding needs a mask token, but the model (model_type '",
-        model_->config().model_type, "') has no mask_token_id in its config.json");
+  check(model_->config().mask_token_id.has_value(),
+        "diffusion decoding needs a mask token, but the model (model_type '", model_->config().model_type,
+        "') has no mask_token_id in its config.json");
 }
 
 DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
@@ -159,8 +160,10 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
 std::string DiffusionDecoder::describe() const {
   std::ostringstream out;
   out << "diffusion " << to_string(config_.selection);
-  if (config_.threshold) out << " threshold=" << *config_.threshold;
-  else out << " steps=" << config_.steps << " schedule=" << to_string(config_.schedule);
+  if (config_.threshold)
+    out << " threshold=" << *config_.threshold;
+  else
+    out << " steps=" << config_.steps << " schedule=" << to_string(config_.schedule);
   if (config_.block_length) out << " block=" << *config_.block_length;
   if (config_.cache != CacheMode::kNone) out << " cache=" << to_string(config_.cache);
   if (config_.cfg_scale) out << " cfg=" << *config_.cfg_scale;

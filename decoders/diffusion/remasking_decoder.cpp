@@ -67,26 +67,27 @@ DecodeResult RemaskingDecoder::decode(const DecodeRequest& request) {
   StepTrace trace(rows, gen_len, request.record_trace);
 
   for (int64_t k = 0; k < total; ++k) {
-    torch::Tensor before = generation.clone();                                            // (B, N)
-    torch::Tensor logits = forward.logits(canvas, columns, canvas.gen_start, canvas.gen_start + gen_len, true);  // (B, N, V)
-    auto [scores, predicted] = torch::log_softmax(logits, -1).max(-1);                   // (B, N) each
+    torch::Tensor before = generation.clone();  // (B, N)
+    torch::Tensor logits =
+        forward.logits(canvas, columns, canvas.gen_start, canvas.gen_start + gen_len, true);  // (B, N, V)
+    auto [scores, predicted] = torch::log_softmax(logits, -1).max(-1);                        // (B, N) each
     generation.copy_(torch::where(maskable, predicted, generation));
     if (k + 1 < total) {
       const int64_t t = total - 1 - k;
       const double rate = remask_rate(config_.schedule, t, total);
       for (int64_t r = 0; r < rows; ++r) {
         // int((float) N * rate) as upstream computes it in the scores' float32.
-        const auto count = static_cast<int64_t>(static_cast<float>(maskable_count[r].item<int64_t>()) *
-                                                static_cast<float>(rate));
+        const auto count =
+            static_cast<int64_t>(static_cast<float>(maskable_count[r].item<int64_t>()) * static_cast<float>(rate));
         if (count == 0) continue;
-        torch::Tensor chosen = lowest_scores(scores[r], maskable[r], count, config_.noise_scale, rate,
-                                             generators[static_cast<size_t>(r)]);
+        torch::Tensor chosen =
+            lowest_scores(scores[r], maskable[r], count, config_.noise_scale, rate, generators[static_cast<size_t>(r)]);
         generation[r].index_fill_(0, chosen, canvas.mask_id);
       }
     }
     // A position is (re)committed at k when it now holds a token it did not hold unmasked before.
-    torch::Tensor committed = maskable & (generation != canvas.mask_id) &
-                              ((before == canvas.mask_id) | (generation != before));
+    torch::Tensor committed =
+        maskable & (generation != canvas.mask_id) & ((before == canvas.mask_id) | (generation != before));
     torch::Tensor where = committed.nonzero().to(torch::kCPU);  // (n, 2)
     for (int64_t i = 0; i < where.size(0); ++i)
       trace.set_commit(where[i][0].item<int64_t>(), where[i][1].item<int64_t>(), k);

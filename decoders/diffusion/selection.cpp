@@ -42,10 +42,14 @@ Proposal propose_rows(const torch::Tensor& logits, Selection selection, const Sa
   torch::Tensor probs = probabilities(logits, sampling);  // (M, V) float32
   auto [tokens, chosen_prob] = dream_tokens(probs, sampling, generator);
   switch (selection) {
-    case Selection::kMaskgitPlus: return {tokens, chosen_prob};
-    case Selection::kTopkMargin: return {tokens, confidence(probs, ConfidenceKind::kMargin)};
-    case Selection::kEntropy: return {tokens, confidence(probs, ConfidenceKind::kNegEntropy)};
-    default: break;
+    case Selection::kMaskgitPlus:
+      return {tokens, chosen_prob};
+    case Selection::kTopkMargin:
+      return {tokens, confidence(probs, ConfidenceKind::kMargin)};
+    case Selection::kEntropy:
+      return {tokens, confidence(probs, ConfidenceKind::kNegEntropy)};
+    default:
+      break;
   }
   TORCH_INTERNAL_ASSERT(false, "unhandled selection ", to_string(selection));
 }
@@ -59,8 +63,8 @@ Proposal propose(const torch::Tensor& logits, Selection selection, const Samplin
   if (rows <= kRowsPerChunk) return propose_rows(logits, selection, sampling, generator);
   std::vector<torch::Tensor> tokens, confidence;
   for (int64_t start = 0; start < rows; start += kRowsPerChunk) {
-    Proposal part = propose_rows(logits.narrow(0, start, std::min(kRowsPerChunk, rows - start)), selection, sampling,
-                                 generator);
+    Proposal part =
+        propose_rows(logits.narrow(0, start, std::min(kRowsPerChunk, rows - start)), selection, sampling, generator);
     tokens.push_back(part.tokens);
     confidence.push_back(part.confidence);
   }

@@ -32,9 +32,9 @@ class StepTrace {
 
  private:
   bool keep_history_;
-  std::vector<std::vector<int64_t>> commit_step_;  // (B, N); -1 = fixed in advance or never committed
+  std::vector<std::vector<int64_t>> commit_step_;           // (B, N); -1 = fixed in advance or never committed
   std::vector<std::vector<std::vector<int64_t>>> history_;  // per step (B, N)
-  std::vector<int64_t> tokens_fed_;  // per step
+  std::vector<int64_t> tokens_fed_;                         // per step
 };
 
 }  // namespace stepwise

@@ -51,8 +51,8 @@ std::vector<FixedToken> parse_fixed(const std::string& text) {
     if (!item.empty()) {
       const size_t colon = item.find(':');
       check(colon != std::string::npos, "--fixed: expected POS:ID entries separated by commas, got '", item, "'");
-      out.push_back({parse_int(item.substr(0, colon), "--fixed position"),
-                     parse_int(item.substr(colon + 1), "--fixed token")});
+      out.push_back(
+          {parse_int(item.substr(0, colon), "--fixed position"), parse_int(item.substr(colon + 1), "--fixed token")});
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -62,8 +62,7 @@ std::vector<FixedToken> parse_fixed(const std::string& text) {
 }
 
 void reject(const ArgParser& parser, const std::string& kind, std::initializer_list<const char*> flags) {
-  for (const char* flag : flags)
-    check(!parser.given(flag), "--", flag, " does not apply to --decoder ", kind);
+  for (const char* flag : flags) check(!parser.given(flag), "--", flag, " does not apply to --decoder ", kind);
 }
 
 SamplingParams sampling_of(const ArgParser& parser) {
@@ -108,8 +107,8 @@ DiffusionConfig diffusion_config_of(const std::string& kind, const ArgParser& pa
 }
 
 RemaskingConfig remasking_config_of(const ArgParser& parser) {
-  reject(parser, "remask", {"alg", "remasking", "schedule", "threshold", "block-length", "alg-temp", "cfg-scale",
-                            "top-p", "top-k"});
+  reject(parser, "remask",
+         {"alg", "remasking", "schedule", "threshold", "block-length", "alg-temp", "cfg-scale", "top-p", "top-k"});
   check(!parser.given("cache") || parser.get("cache") == "none", "--cache does not apply to --decoder remask");
   check(parser.get_double("temperature") == 0.0, "--decoder remask re-predicts by argmax; --temperature must be 0");
   RemaskingConfig config;
