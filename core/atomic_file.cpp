@@ -54,6 +54,13 @@ void AtomicFile::commit() {
   check(::rename(temporary_path_.c_str(), path_.c_str()) == 0, path_, ": cannot rename the finished file into place (",
         std::strerror(errno), ")");
   committed_ = true;
+  // The rename itself is durable only once the directory entry is on disk.
+  const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  const int directory = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY);
+  if (directory >= 0) {
+    ::fsync(directory);
+    ::close(directory);
+  }
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

@@ -64,6 +64,28 @@ void KvCache::load_prefix(const torch::Tensor& keys, const torch::Tensor& values
   length_ = n;
 }
 
+std::pair<torch::Tensor, torch::Tensor> KvCache::copy_row_span(int64_t row, int64_t start, int64_t n) const {
+  TORCH_INTERNAL_ASSERT(row >= 0 && row < batch_ && start >= 0 && n >= 0 && start + n <= capacity_);
+  std::vector<torch::Tensor> ks, vs;
+  for (size_t layer = 0; layer < keys_.size(); ++layer) {
+    ks.push_back(keys_[layer][row].narrow(1, start, n));    // (H_kv, n, D)
+    vs.push_back(values_[layer][row].narrow(1, start, n));  // (H_kv, n, D)
+  }
+  return {torch::stack(ks), torch::stack(vs)};
+}
+
+void KvCache::load_row_span(int64_t row, int64_t start, const torch::Tensor& keys, const torch::Tensor& values) {
+  TORCH_INTERNAL_ASSERT(keys.dim() == 4 && keys.size(0) == num_layers() && keys.sizes() == values.sizes());
+  const int64_t n = keys.size(2);
+  TORCH_INTERNAL_ASSERT(row >= 0 && row < batch_ && start >= 0);
+  check(start + n <= capacity_, "KV cache overflow: loading slots [", start, ", ", start + n, ") into a cache of ",
+        capacity_);
+  for (int64_t layer = 0; layer < num_layers(); ++layer) {
+    keys_[layer][row].narrow(1, start, n).copy_(keys[layer]);
+    values_[layer][row].narrow(1, start, n).copy_(values[layer]);
+  }
+}
+
 torch::Tensor KvCache::keys(int64_t layer) const { return keys_.at(layer).narrow(2, 0, length_); }
 torch::Tensor KvCache::values(int64_t layer) const { return values_.at(layer).narrow(2, 0, length_); }
 

@@ -37,6 +37,12 @@ class KvCache {
   // Loads keys and values (L, B, H_kv, n, D) into slots [0, n) and sets length() to n.
   void load_prefix(const torch::Tensor& keys, const torch::Tensor& values);
 
+  // Copies of row `row`'s keys and values at slots [start, start + n) of every layer: (L, H_kv, n, D) each.
+  std::pair<torch::Tensor, torch::Tensor> copy_row_span(int64_t row, int64_t start, int64_t n) const;
+  // Writes keys and values (L, H_kv, n, D) into row `row`'s slots [start, start + n) of every layer.
+  // Does not change length(): the next forward's write start and key range decide what is attended.
+  void load_row_span(int64_t row, int64_t start, const torch::Tensor& keys, const torch::Tensor& values);
+
   // Views of every layer's valid keys / values, for inspection: (B, H_kv, length, D).
   torch::Tensor keys(int64_t layer) const;
   torch::Tensor values(int64_t layer) const;

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "core/sampling.h"
 #include "core/timing.h"
 #include "decoders/batch.h"
+#include "decoders/prefix_reuse.h"
 #include "decoders/stop_tokens.h"
 #include "models/transformer.h"
 
@@ -42,6 +44,23 @@ class ArRun {
   // Logits (B, V) for the token after each prompt.
   torch::Tensor prefill() { return step(tokens_, positions_); }
 
+  // The same with the stored prefixes of `prompts` loaded first: only slots [start, width) are fed,
+  // where start is the earliest slot any row has not loaded. Stores the chunks computed here.
+  torch::Tensor prefill_reusing(const PrefixReuse& reuse, const std::vector<std::vector<int64_t>>& prompts) {
+    TORCH_INTERNAL_ASSERT(cache_.has_value());
+    const std::vector<int64_t> loaded = reuse.load_prefixes(prompts, width_, *cache_);
+    int64_t start = width_;
+    for (size_t r = 0; r < prompts.size(); ++r) {
+      start = std::min(start, width_ - static_cast<int64_t>(prompts[r].size()) + loaded[r]);
+      reused_tokens_ += loaded[r];
+    }
+    torch::Tensor logits =
+        step(tokens_.narrow(1, start, width_ - start), positions_.narrow(1, start, width_ - start), start);
+    reuse.store_prefixes(prompts, width_, *cache_);
+    return logits;
+  }
+  int64_t reused_tokens() const { return reused_tokens_; }
+
   // Appends `tokens` (B) and returns the logits (B, V) for the token after them.
   torch::Tensor decode_one_token(const torch::Tensor& tokens) {
     torch::Tensor input = tokens.to(model_.device()).view({-1, 1});  // (B, 1)
@@ -55,12 +74,17 @@ class ArRun {
 
  private:
   // input, positions (B, T): T = 1 with a cache after the prefill, the whole sequence without one.
-  torch::Tensor step(const torch::Tensor& input, const torch::Tensor& positions) {
+  // With a cache the inputs occupy slots [write_start, write_start + T) (default: the cache's length).
+  torch::Tensor step(const torch::Tensor& input, const torch::Tensor& positions,
+                     std::optional<int64_t> write_start = std::nullopt) {
     ForwardOptions options;
     options.last_position_only = true;
     const int64_t key_count = width_ + generated_;  // every slot known so far, this step's input included
     if (key_valid_.defined()) options.attention.key_padding = key_valid_.narrow(1, 0, key_count);
-    if (cache_) options.cache = &*cache_;
+    if (cache_) {
+      options.cache = &*cache_;
+      options.cache_write_start = write_start;
+    }
     return model_.forward(input, positions, options).select(1, 0);  // (B, V)
   }
 
@@ -71,14 +95,21 @@ class ArRun {
   torch::Tensor key_valid_;      // (B, width + max_new) bool; undefined when no row is padded
   torch::Tensor next_position_;  // (B, 1) position of each row's first generated token
   std::optional<KvCache> cache_;
-  int64_t generated_ = 0;  // tokens fed back so far
+  int64_t generated_ = 0;       // tokens fed back so far
+  int64_t reused_tokens_ = 0;   // prompt tokens loaded from the prefix store, summed over rows
 };
 
 }  // namespace
 
-ArDecoder::ArDecoder(std::shared_ptr<const Transformer> model, ArConfig config)
-    : model_(std::move(model)), config_(std::move(config)) {
+ArDecoder::ArDecoder(std::shared_ptr<const Transformer> model, ArConfig config, std::shared_ptr<PrefixReuse> reuse)
+    : model_(std::move(model)), config_(std::move(config)), reuse_(std::move(reuse)) {
   TORCH_INTERNAL_ASSERT(model_ != nullptr);
+  check(reuse_ == nullptr || config_.use_cache, "prefix reuse needs the KV cache (use_cache: true)");
+}
+
+int64_t ArDecoder::prefill_tokens(const std::vector<int64_t>& prompt) const {
+  const int64_t length = static_cast<int64_t>(prompt.size());
+  return reuse_ ? length - reuse_->cached_prefix_tokens(prompt) : length;
 }
 
 std::string ArDecoder::describe() const {
@@ -112,10 +143,12 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
   std::vector<bool> done(rows, false);
   size_t finished = 0;
   double prefill_s = 0.0;
+  int64_t reused_tokens = 0;
 
   if (request.max_new_tokens > 0) {
     ArRun run(*model_, batch, request.max_new_tokens, config_.use_cache);
-    torch::Tensor logits = run.prefill();  // (B, V)
+    torch::Tensor logits = reuse_ ? run.prefill_reusing(*reuse_, request.prompts) : run.prefill();  // (B, V)
+    reused_tokens = run.reused_tokens();
     for (int64_t step = 0;; ++step) {
       ++result.stats.forward_calls;
       // (B) chosen tokens; rows that already stopped keep a pad and are never sampled again.
@@ -158,6 +191,7 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
                           {"prefill_s", prefill_s},
                           {"decode_s", result.stats.wall_s - prefill_s},
                           {"prompt_width", batch.width}};
+  if (reuse_) result.stats.details["reused_prompt_tokens"] = reused_tokens;
   return result;
 }
 

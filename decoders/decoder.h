@@ -48,6 +48,11 @@ class Decoder {
   virtual DecodeResult decode(const DecodeRequest& request) = 0;
   // Short description for logs and results, e.g. "ar greedy" or "diffusion entropy steps=16".
   virtual std::string describe() const = 0;
+  // Prompt tokens a decode of `prompt` would run through the model before its first token, given
+  // what the decoder can reuse right now (prefix_reuse.h); schedulers order requests by it.
+  virtual int64_t prefill_tokens(const std::vector<int64_t>& prompt) const {
+    return static_cast<int64_t>(prompt.size());
+  }
 };
 
 }  // namespace stepwise

@@ -3,6 +3,9 @@
 // prompt masked, run as 2B rows, counted as 2 NFE) and Fast-dLLM's approximate KV cache (a refresh
 // fills it; later forwards feed [block_start:] (prefix) or the block (dual) against it; with the
 // shift they also feed the token before the block, whose output predicts the block's first column).
+// With a PrefixReuse and a cache, the first refresh (the canvas still in its initial state) loads each
+// row's prompt KV stored by an earlier decode of the same initial canvas and feeds only the rest; rows
+// without a stored entry are fed whole and their prompt KV is stored (not with guidance).
 #pragma once
 
 #include <torch/types.h>
@@ -11,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/content_hash.h"
 #include "core/kv_cache.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/denoiser.h"
@@ -18,9 +22,12 @@
 
 namespace stepwise {
 
+class PrefixReuse;
+
 class CanvasForward {
  public:
-  CanvasForward(const Denoiser& model, const Canvas& canvas, CacheMode mode, std::optional<double> cfg_scale);
+  CanvasForward(const Denoiser& model, const Canvas& canvas, CacheMode mode, std::optional<double> cfg_scale,
+                const PrefixReuse* reuse = nullptr);
 
   // Logits (B, K, V) float32 for the canvas columns (B, K) int64, all inside the block [begin, end).
   // `refresh` asks for a full forward that refills the cache; without it (and with a cache) only the
@@ -31,13 +38,29 @@ class CanvasForward {
   int64_t last_tokens_fed() const { return last_tokens_fed_; }  // columns fed per row and pass, last call
   int64_t full_forwards() const { return full_forwards_; }
   int64_t partial_forwards() const { return partial_forwards_; }
+  int64_t reused_prompt_tokens() const { return reused_prompt_tokens_; }  // summed over rows
 
  private:
+  // A row whose initial-canvas prompt KV is to be stored after the first refresh.
+  struct PendingStore {
+    int64_t row;
+    int64_t start;   // first prompt column
+    int64_t length;  // prompt tokens
+    Hash128 key;
+  };
+  // Loads stored prompt KV for the initial canvas; returns the first column that must be fed.
+  int64_t load_initial_prompts(const Canvas& canvas);
+  void store_initial_prompts();
+
   const Denoiser& model_;
   CacheMode mode_;
   std::optional<double> cfg_scale_;
   bool shift_;
   std::optional<KvCache> cache_;  // batch B (2B with guidance), capacity = canvas width
+  const PrefixReuse* reuse_;      // null: no reuse
+  bool initial_ = true;           // no forward has run yet: the canvas is in its initial state
+  std::vector<PendingStore> pending_;
+  int64_t reused_prompt_tokens_ = 0;
   int64_t forward_calls_ = 0;
   int64_t full_forwards_ = 0;
   int64_t partial_forwards_ = 0;

@@ -82,11 +82,13 @@ int64_t commit_row(const DiffusionConfig& config, const RevealSchedule& schedule
 
 }  // namespace
 
-DiffusionDecoder::DiffusionDecoder(std::shared_ptr<const Transformer> model, DiffusionConfig config)
-    : DiffusionDecoder(std::make_shared<TransformerDenoiser>(std::move(model)), std::move(config)) {}
+DiffusionDecoder::DiffusionDecoder(std::shared_ptr<const Transformer> model, DiffusionConfig config,
+                                   std::shared_ptr<PrefixReuse> reuse)
+    : DiffusionDecoder(std::make_shared<TransformerDenoiser>(std::move(model)), std::move(config), std::move(reuse)) {}
 
-DiffusionDecoder::DiffusionDecoder(std::shared_ptr<const Denoiser> model, DiffusionConfig config)
-    : model_(std::move(model)), config_(std::move(config)) {
+DiffusionDecoder::DiffusionDecoder(std::shared_ptr<const Denoiser> model, DiffusionConfig config,
+                                   std::shared_ptr<PrefixReuse> reuse)
+    : model_(std::move(model)), config_(std::move(config)), reuse_(std::move(reuse)) {
   check(model_ != nullptr, "diffusion decoder: no model given");
   validate(config_);
   check(model_->config().mask_token_id.has_value(),
@@ -104,7 +106,7 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
   const int64_t rows = canvas.rows();
   std::vector<at::Generator> generators;
   for (int64_t r = 0; r < rows; ++r) generators.push_back(make_generator(request.seed_of(static_cast<size_t>(r))));
-  CanvasForward forward(*model_, canvas, config_.cache, config_.cfg_scale);
+  CanvasForward forward(*model_, canvas, config_.cache, config_.cfg_scale, reuse_.get());
   const RevealSchedule schedule(config_.schedule, plan.steps_per_block, config_.eps);
   StepTrace trace(rows, gen_len, request.record_trace);
 
@@ -154,6 +156,7 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
   details["forwards_per_step"] = config_.cfg_scale ? 2 : 1;
   details["full_forwards"] = forward.full_forwards();
   details["partial_forwards"] = forward.partial_forwards();
+  if (reuse_) details["reused_prompt_tokens"] = forward.reused_prompt_tokens();
   return result;
 }
 

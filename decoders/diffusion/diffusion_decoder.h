@@ -14,13 +14,18 @@
 namespace stepwise {
 
 class Denoiser;
+class PrefixReuse;
 class Transformer;
 
 class DiffusionDecoder : public Decoder {
  public:
   // Throws stepwise::Error for an invalid config or a model without a mask token.
-  DiffusionDecoder(std::shared_ptr<const Transformer> model, DiffusionConfig config);
-  DiffusionDecoder(std::shared_ptr<const Denoiser> model, DiffusionConfig config);
+  // `reuse` (optional, bound to `model`) serves the prompt part of the first cache refresh; it only
+  // applies with cache: prefix | dual and without guidance (see canvas_forward.h).
+  DiffusionDecoder(std::shared_ptr<const Transformer> model, DiffusionConfig config,
+                   std::shared_ptr<PrefixReuse> reuse = nullptr);
+  DiffusionDecoder(std::shared_ptr<const Denoiser> model, DiffusionConfig config,
+                   std::shared_ptr<PrefixReuse> reuse = nullptr);
 
   // request.max_new_tokens is the generation length (must be a multiple of block_length).
   DecodeResult decode(const DecodeRequest& request) override;
@@ -30,6 +35,7 @@ class DiffusionDecoder : public Decoder {
  private:
   std::shared_ptr<const Denoiser> model_;
   DiffusionConfig config_;
+  std::shared_ptr<PrefixReuse> reuse_;
 };
 
 }  // namespace stepwise
