@@ -115,4 +115,28 @@ int configure_bench_threads() {
   return configure_threads(env != nullptr ? std::atoi(env) : 2);
 }
 
+double forward_flops(const TransformerConfig& c, int64_t tokens, int64_t keys, int64_t logit_rows) {
+  const double h = static_cast<double>(c.hidden_size), d = static_cast<double>(c.head_dim);
+  const double q = c.num_heads * d, kv = c.num_kv_heads * d;
+  const double per_token_layer = 2.0 * (h * q + 2.0 * h * kv + q * h + 3.0 * h * c.intermediate_size);
+  const double attention_layer = 2.0 * 2.0 * static_cast<double>(tokens) * static_cast<double>(keys) * q;
+  return c.num_layers * (per_token_layer * tokens + attention_layer) + 2.0 * h * c.vocab_size * logit_rows;
+}
+
+Timing gemm_seconds_per_tflop(torch::ScalarType dtype) {
+  static std::map<torch::ScalarType, Timing> measured;
+  if (!measured.count(dtype)) {
+    const int64_t n = 2048;
+    const int repeats = dtype == torch::kBFloat16 ? 20 : 5;
+    torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
+    torch::Tensor sink = torch::matmul(a, b);  // oneDNN primitive creation
+    const Timing t = timed([&] {
+      for (int i = 0; i < repeats; ++i) sink = torch::matmul(a, b);
+    });
+    const double tflop = 2.0 * n * n * n * repeats / 1e12;
+    measured[dtype] = {t.wall_s / tflop, t.cpu_s / tflop};
+  }
+  return measured[dtype];
+}
+
 }  // namespace stepwise::bench

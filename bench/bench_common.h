@@ -8,6 +8,7 @@
 
 #include <torch/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -57,5 +58,26 @@ double process_cpu_seconds();
 
 // torch intra-op threads for the benchmarks: $STEPWISE_THREADS, else 2. Returns the count.
 int configure_bench_threads();
+
+// Wall and process CPU seconds (all threads) of one piece of work.
+struct Timing {
+  double wall_s = 0.0;
+  double cpu_s = 0.0;
+};
+template <typename Work>
+Timing timed(Work&& work) {
+  const double cpu_start = process_cpu_seconds();
+  const auto wall_start = std::chrono::steady_clock::now();
+  work();
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(),
+          process_cpu_seconds() - cpu_start};
+}
+
+// 2 x multiply-adds of one forward of `config`: `tokens` fed, attending over `keys`, logits at `logit_rows`.
+double forward_flops(const TransformerConfig& config, int64_t tokens, int64_t keys, int64_t logit_rows);
+
+// Seconds per TFLOP of a 2048^3 matmul in `dtype` (the GEMM peak the full forwards are compared with),
+// wall and CPU, measured once per process.
+Timing gemm_seconds_per_tflop(torch::ScalarType dtype);
 
 }  // namespace stepwise::bench

@@ -59,46 +59,6 @@ std::vector<int64_t> prompt_of(int64_t length) {
   return prompt;
 }
 
-// 2 x multiply-adds of one forward: `tokens` fed, attending over `keys`, logits at `logit_rows`.
-double forward_flops(const TransformerConfig& c, int64_t tokens, int64_t keys, int64_t logit_rows) {
-  const double h = static_cast<double>(c.hidden_size), d = static_cast<double>(c.head_dim);
-  const double q = c.num_heads * d, kv = c.num_kv_heads * d;
-  const double per_token_layer = 2.0 * (h * q + 2.0 * h * kv + q * h + 3.0 * h * c.intermediate_size);
-  const double attention_layer = 2.0 * 2.0 * static_cast<double>(tokens) * static_cast<double>(keys) * q;
-  return c.num_layers * (per_token_layer * tokens + attention_layer) + 2.0 * h * c.vocab_size * logit_rows;
-}
-
-struct Timing {
-  double wall_s = 0.0;
-  double cpu_s = 0.0;  // process CPU time, all threads
-};
-
-template <typename Work>
-Timing timed(Work&& work) {
-  const double cpu_start = bench::process_cpu_seconds();
-  const auto wall_start = std::chrono::steady_clock::now();
-  work();
-  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(),
-          bench::process_cpu_seconds() - cpu_start};
-}
-
-// GEMM peak (2048^3 matmul) in GFLOP per wall second and per CPU-second / thread, measured once.
-Timing gemm_seconds_per_tflop(torch::ScalarType dtype) {
-  static std::map<torch::ScalarType, Timing> cache;
-  if (!cache.count(dtype)) {
-    const int64_t n = 2048;
-    const int repeats = dtype == torch::kBFloat16 ? 20 : 5;
-    torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
-    torch::matmul(a, b);  // oneDNN primitive creation
-    Timing t = timed([&] {
-      for (int i = 0; i < repeats; ++i) benchmark::DoNotOptimize(torch::matmul(a, b));
-    });
-    const double tflop = 2.0 * n * n * n * repeats / 1e12;
-    cache[dtype] = {t.wall_s / tflop, t.cpu_s / tflop};
-  }
-  return cache[dtype];
-}
-
 DecodeResult decode_once(const std::shared_ptr<Transformer>& model, const DiffusionConfig& config, int64_t prompt,
                          int64_t gen) {
   DecodeRequest request;
@@ -107,7 +67,7 @@ DecodeResult decode_once(const std::shared_ptr<Transformer>& model, const Diffus
   return DiffusionDecoder(model, config).decode(request);
 }
 
-void report(benchmark::State& state, const Timing& t, int threads) {
+void report(benchmark::State& state, const bench::Timing& t, int threads) {
   state.counters["wall_s"] = t.wall_s;
   state.counters["cpu_s_per_thread"] = t.cpu_s / threads;
 }
@@ -115,8 +75,8 @@ void report(benchmark::State& state, const Timing& t, int threads) {
 void BM_MatmulPeak(benchmark::State& state) {
   const auto dtype = state.range(0) == 16 ? torch::kBFloat16 : torch::kFloat32;
   const int threads = torch::get_num_threads();
-  Timing per_tflop;
-  for (auto _ : state) per_tflop = gemm_seconds_per_tflop(dtype);
+  bench::Timing per_tflop;
+  for (auto _ : state) per_tflop = bench::gemm_seconds_per_tflop(dtype);
   state.counters["GFLOP/s_wall"] = 1e3 / per_tflop.wall_s;
   state.counters["GFLOP/s_per_cpu_thread_s"] = 1e3 / (per_tflop.cpu_s / threads);
   state.SetLabel(dtype == torch::kBFloat16 ? "bfloat16 2048^3" : "float32 2048^3");
@@ -132,14 +92,14 @@ void BM_DiffusionStep(benchmark::State& state) {
   config.selection = Selection::kEntropy;
   config.steps = 1;
   decode_once(model, config, canvas - gen, gen);  // oneDNN primitives for these shapes
-  Timing best{1e30, 1e30};
+  bench::Timing best{1e30, 1e30};
   for (auto _ : state) {
-    Timing t = timed([&] { benchmark::DoNotOptimize(decode_once(model, config, canvas - gen, gen)); });
+    bench::Timing t = bench::timed([&] { benchmark::DoNotOptimize(decode_once(model, config, canvas - gen, gen)); });
     best.wall_s = std::min(best.wall_s, t.wall_s);
     best.cpu_s = std::min(best.cpu_s, t.cpu_s);
   }
-  const double tflop = forward_flops(model->config(), canvas, canvas, gen) / 1e12;
-  const Timing peak = gemm_seconds_per_tflop(torch::kBFloat16);
+  const double tflop = bench::forward_flops(model->config(), canvas, canvas, gen) / 1e12;
+  const bench::Timing peak = bench::gemm_seconds_per_tflop(torch::kBFloat16);
   report(state, best, threads);
   state.counters["TFLOP"] = tflop;
   state.counters["GFLOP/s_wall"] = 1e3 * tflop / best.wall_s;
@@ -155,9 +115,9 @@ void BM_StepsSweep(benchmark::State& state) {
   DiffusionConfig config;
   config.selection = Selection::kEntropy;
   config.steps = steps;
-  Timing t;
+  bench::Timing t;
   int64_t nfe = 0;
-  for (auto _ : state) t = timed([&] { nfe = decode_once(model, config, 32, gen).stats.forward_calls; });
+  for (auto _ : state) t = bench::timed([&] { nfe = decode_once(model, config, 32, gen).stats.forward_calls; });
   report(state, t, threads);
   state.counters["NFE"] = static_cast<double>(nfe);
   state.counters["tokens/s_wall"] = static_cast<double>(gen) / t.wall_s;
@@ -171,7 +131,7 @@ void BM_StepsSweep(benchmark::State& state) {
 enum FastMode : int64_t { kPlain256, kPlain64, kPrefixCache, kDualCache, kThreshold, kThresholdDual };
 
 void BM_FastDllm(benchmark::State& state) {
-  static std::map<int64_t, Timing> measured;
+  static std::map<int64_t, bench::Timing> measured;
   const auto mode = static_cast<FastMode>(state.range(0));
   const int threads = torch::get_num_threads();
   auto model = bench_model(true);
@@ -184,8 +144,8 @@ void BM_FastDllm(benchmark::State& state) {
   if (mode == kDualCache || mode == kThresholdDual) config.cache = CacheMode::kDual;
   if (mode == kThreshold || mode == kThresholdDual) config.threshold = 0.9;
   DecodeResult result;
-  Timing t;
-  for (auto _ : state) t = timed([&] { result = decode_once(model, config, 32, 256); });
+  bench::Timing t;
+  for (auto _ : state) t = bench::timed([&] { result = decode_once(model, config, 32, 256); });
   int64_t fed = 0;
   for (const auto& n : result.stats.details["tokens_fed_per_step"]) fed += n.get<int64_t>();
   measured[mode] = t;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Turn bench_decode JSON output (--benchmark_format=json or --benchmark_out) into markdown ratio tables.
+"""Turn bench_decode and bench_prefix_store JSON output (--benchmark_format=json or --benchmark_out) into markdown ratio tables.
 
 usage: bench/report.py RESULT.json [MORE.json ...] > tables.md
 
@@ -141,12 +141,39 @@ def speculative_section(runs):
     return "\n\n".join(sections)
 
 
+def prefix_store_section(runs):
+    names = {0: "no reuse, FIFO", 1: "memory store, FIFO", 2: "memory store, shortest prefill first",
+             3: "disk store cold, FIFO", 4: "disk store warm (restart), FIFO",
+             5: "mixed workload, memory store, FIFO", 6: "mixed workload, memory store, shortest prefill first"}
+    found = {int(n.rsplit("/", 1)[1]): runs[n] for n in runs if re.match(r"BM_FewShot/\d+$", n)}
+    if not found:
+        return ""
+    rows = []
+    for variant in sorted(found):
+        r = found[variant]
+        mixed = variant >= 5  # the mixed workload has no no-reuse baseline: its gains are against FIFO
+        rows.append([names.get(variant, str(variant)), f"{r['wall_s']:.1f}", f"{r['requests/s_wall']:.2f}",
+                     f"{r['ttft_mean_s']:.1f}", f"{r['ttft_p90_s']:.1f}", f"{r['reused_fraction']:.2f}",
+                     int(r["computed_prompt_tokens"]), "" if mixed else f"{r.get('speedup_wall', 1.0):.2f}x",
+                     "" if mixed else f"{r.get('speedup_cpu', 1.0):.2f}x",
+                     "" if mixed else f"{r.get('ttft_mean_ratio', 1.0):.2f}x",
+                     f"{r['ttft_mean_ratio_vs_fifo']:.2f}x / {r['ttft_p90_ratio_vs_fifo']:.2f}x"
+                     if "ttft_mean_ratio_vs_fifo" in r else "",
+                     int(r.get("disk_hits", 0)), int(r.get("disk_writes", 0)), int(r.get("torn", 0))])
+    return ("### Prefix store (8-shot prefix of 320 tokens + 200 questions of 8-40 tokens, 4 new tokens, batch 8)\n\n" +
+            table(["variant", "wall s", "requests/s", "TTFT mean s", "TTFT p90 s", "reused share of prompt tokens",
+                   "prompt tokens computed", "speed-up (wall)", "speed-up (CPU)", "TTFT mean gain",
+                   "TTFT mean / p90 gain vs FIFO", "disk hits",
+                   "disk writes", "torn"], rows))
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     runs = load(argv[1:])
-    sections = [s for s in (copy_section(runs), decode_section(runs), kv_section(runs), speculative_section(runs)) if s]
+    sections = [s for s in (copy_section(runs), decode_section(runs), kv_section(runs), speculative_section(runs),
+                            prefix_store_section(runs)) if s]
     print("\n\n".join(sections))
     return 0
 

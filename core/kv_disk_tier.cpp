@@ -42,10 +42,10 @@ void require_store(const std::string& root) {
 
 bool is_temporary(const fs::path& file) { return file.filename().string().rfind('.', 0) == 0; }
 
-// Parses and checks an entry file; throws stepwise::Error describing the first failed check.
-KvBlock load_entry(const std::string& path, const std::optional<Hash128>& expected_key,
-                   std::map<std::string, std::string>* metadata_out, bool verify_checksum) {
-  SafetensorsFile file(path);
+// Checks an open entry's metadata and tensor shapes; throws stepwise::Error describing the first failed
+// check. Returns the entry's token count.
+int64_t check_entry_header(const SafetensorsFile& file, const std::optional<Hash128>& expected_key) {
+  const std::string& path = file.path();
   const auto& metadata = file.metadata();
   auto field = [&](const char* name) {
     auto it = metadata.find(name);
@@ -54,12 +54,17 @@ KvBlock load_entry(const std::string& path, const std::optional<Hash128>& expect
   };
   check(field("format") == kFormat, path, ": unknown entry format '", field("format"), "'");
   if (expected_key) check(field("key") == expected_key->hex(), path, ": entry holds key ", field("key"));
+  field("checksum");
   check(file.contains("keys") && file.contains("values"), path, ": entry lacks its keys or values tensor");
   check(file.info("keys").shape.size() == 4 && file.info("keys").shape == file.info("values").shape, path,
         ": entry keys and values are not matching (L, H, n, D) tensors");
+  return file.info("keys").shape[2];
+}
+
+// Loads an entry's tensors and verifies the payload checksum; throws stepwise::Error on a mismatch.
+KvBlock load_verified(const SafetensorsFile& file) {
   KvBlock block{file.load("keys"), file.load("values")};
-  if (verify_checksum) check(hex64(checksum_of(block)) == field("checksum"), path, ": entry checksum mismatch");
-  if (metadata_out) *metadata_out = metadata;
+  check(hex64(checksum_of(block)) == file.metadata().at("checksum"), file.path(), ": entry checksum mismatch");
   return block;
 }
 
@@ -98,7 +103,9 @@ std::optional<KvBlock> KvDiskTier::read(const Hash128& key, ReadOutcome* outcome
     return std::nullopt;
   }
   try {
-    KvBlock block = load_entry(path, key, nullptr, true);
+    SafetensorsFile file(path);
+    check_entry_header(file, key);
+    KvBlock block = load_verified(file);
     report(ReadOutcome::kFound);
     return block;
   } catch (const std::exception&) {
@@ -132,15 +139,20 @@ KvStoreReport scan_kv_store(const std::string& root, bool verify) {
         continue;
       }
       if (entry.path().extension() != kExtension) continue;
-      std::map<std::string, std::string> metadata;
       try {
         const auto key = Hash128::from_hex(entry.path().stem().string());
         check(key.has_value(), entry.path().string(), ": entry name is not a key");
-        KvBlock block = load_entry(entry.path().string(), key, &metadata, verify);
+        SafetensorsFile file(entry.path().string());
+        const int64_t tokens = check_entry_header(file, key);
+        if (verify) load_verified(file);
+        auto label = [&](const char* name) {
+          auto it = file.metadata().find(name);
+          return it == file.metadata().end() ? std::string("?") : it->second;
+        };
         ++report.entries;
         report.bytes += static_cast<int64_t>(entry.file_size());
-        report.tokens += block.tokens();
-        ++report.entries_by_label["model=" + metadata["model"] + " dtype=" + metadata["dtype"]];
+        report.tokens += tokens;
+        ++report.entries_by_label["model=" + label("model") + " dtype=" + label("dtype")];
       } catch (const std::exception&) {
         ++report.torn;
       }

@@ -44,11 +44,13 @@ struct KvStoreReport {
   int64_t bytes = 0;              // entry files
   int64_t tokens = 0;             // summed over entries
   int64_t temporary_files = 0;    // unfinished writes (in progress, or left by a crash)
-  int64_t torn = 0;               // entries failing their checks (only counted with verify)
+  int64_t torn = 0;               // entries failing their checks (header and shapes; with verify also
+                                  // the payload checksum)
   std::map<std::string, int64_t> entries_by_label;  // "model=<id> dtype=<dtype>" -> entries
 };
 
-// Reads every entry's header (and with `verify` its checksum). Throws when ROOT is not a store.
+// Reads every entry's header (and with `verify` its whole payload and checksum). Throws when ROOT is not
+// a store.
 KvStoreReport scan_kv_store(const std::string& root, bool verify);
 // Removes every entry and temporary file (keeps the marker). Returns the number of files removed.
 int64_t clear_kv_store(const std::string& root);

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,10 +14,19 @@
 namespace stepwise {
 
 void relaunch_with_quiet_thread_pools(char** argv) {
+  keep_large_allocations_in_the_heap();
   if (std::getenv("OMP_WAIT_POLICY") != nullptr && std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
   setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/0);
   execv("/proc/self/exe", argv);  // returns only on failure: then run with the pools as they are
+}
+
+void keep_large_allocations_in_the_heap() {
+  // glibc serves blocks above its mmap threshold (at most 32 MiB by default) with fresh mappings and
+  // unmaps them on free, so every such tensor pays its page faults again. Attention scores of long
+  // canvases are larger than that; keep blocks up to 1 GiB in the heap and the heap from shrinking.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 int configure_threads(int threads) {

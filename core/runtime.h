@@ -12,7 +12,11 @@ namespace stepwise {
 // small machine the two fight for the cores and small ops run up to 10x slower. Both libraries read
 // their settings when they load, so this re-executes the process with OMP_WAIT_POLICY=PASSIVE and
 // OPENBLAS_NUM_THREADS=1 unless both are already set (a user's own values are kept). Call first in main().
+// Also calls keep_large_allocations_in_the_heap().
 void relaunch_with_quiet_thread_pools(char** argv);
+
+// Makes freed large blocks (up to 1 GiB) reusable without new page faults (glibc malloc options).
+void keep_large_allocations_in_the_heap();
 
 // Sets torch's intra-op threads: `threads` > 0, else $STEPWISE_THREADS, else all cores. Returns the count.
 int configure_threads(int threads = 0);

@@ -1,9 +1,7 @@
-// Batch selection for FIFO and shortest-prefill-first, and the latency summary both are judged by.
+// Batch selection for FIFO and shortest-prefill-first.
 #include "decoders/request_order.h"
 
 #include <algorithm>
-#include <cmath>
-#include <numeric>
 #include <utility>
 
 #include "core/error.h"
@@ -32,16 +30,6 @@ std::vector<size_t> next_batch(RequestOrder order, const Decoder& decoder,
   std::vector<size_t> chosen;
   for (size_t i = 0; i < count; ++i) chosen.push_back(pending[cost[i].second]);
   return chosen;
-}
-
-LatencySummary summarize_latencies(std::vector<double> seconds) {
-  if (seconds.empty()) return {};
-  std::sort(seconds.begin(), seconds.end());
-  LatencySummary summary;
-  summary.mean_s = std::accumulate(seconds.begin(), seconds.end(), 0.0) / static_cast<double>(seconds.size());
-  const auto rank = static_cast<size_t>(std::ceil(0.9 * static_cast<double>(seconds.size())));
-  summary.p90_s = seconds[std::max<size_t>(rank, 1) - 1];
-  return summary;
 }
 
 }  // namespace stepwise

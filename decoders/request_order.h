@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/latency_summary.h"  // LatencySummary, summarize_latencies: how orders are judged
 #include "decoders/decoder.h"
 
 namespace stepwise {
@@ -24,12 +25,5 @@ RequestOrder parse_request_order(const std::string& name);
 std::vector<size_t> next_batch(RequestOrder order, const Decoder& decoder,
                                const std::vector<std::vector<int64_t>>& prompts, const std::vector<size_t>& pending,
                                size_t batch_size);
-
-// Mean and 90th percentile (nearest rank) of per-request times to first token.
-struct LatencySummary {
-  double mean_s = 0.0;
-  double p90_s = 0.0;
-};
-LatencySummary summarize_latencies(std::vector<double> seconds);
 
 }  // namespace stepwise

@@ -1,5 +1,6 @@
 // `stepwise`: one-off use of the framework from the shell (inspect checkpoints, print logits,
-// generate with any decoder, tokenize, make and score task data). Dispatches to cli/ commands.
+// generate with any decoder, tokenize, make and score task data, look into a prefix store). Dispatches
+// to cli/ commands.
 #include <c10/util/Exception.h>
 
 #include <cstring>
@@ -22,11 +23,13 @@ struct Command {
 const Command kCommands[] = {
     {"inspect", "describe a checkpoint: architecture, sizes, parameters, dtype", stepwise::cli::run_inspect},
     {"logits", "print raw logits of a token sequence as JSON", stepwise::cli::run_logits},
-    {"generate", "decode a prompt with any decoder (ar, speculative, dream, llada) as JSON", stepwise::cli::run_generate},
+    {"generate", "decode a prompt with any decoder (ar, speculative, dream, llada) as JSON",
+     stepwise::cli::run_generate},
     {"data", "generate Sudoku / Countdown problems with solutions as JSONL", stepwise::cli::run_data},
     {"score", "score predictions against task data with a named metric", stepwise::cli::run_score},
     {"tokenize", "encode text to token ids or decode ids with a tokenizer.json", stepwise::cli::run_tokenize},
     {"train", "train a small AR or diffusion model on generated Sudoku / Countdown", stepwise::cli::run_train},
+    {"cache", "prefix store on disk: stats (entries, bytes, damage) or clear", stepwise::cli::run_cache},
 };
 
 void print_usage(std::ostream& out) {

@@ -44,5 +44,23 @@ expect 2 "model.safetensors" -- "$stepwise" inspect --model "$scratch/cut"
 printf '\xff\xff\xff\x00\x00\x00\x00\x00{}' >"$scratch/cut/model.safetensors"
 expect 2 "past the end" -- "$stepwise" inspect --model "$scratch/cut"
 
+# Prefix store directories: a missing one and one that is not a store are refused, naming the path.
+expect 0 "--verify" -- "$stepwise" cache stats --help
+expect 2 "$scratch/no-kv: no such prefix store directory" -- "$stepwise" cache stats --path "$scratch/no-kv"
+expect 2 "$scratch/no-kv: no such prefix store directory" -- "$stepwise" cache clear --path "$scratch/no-kv"
+mkdir -p "$scratch/not-kv"
+echo notes >"$scratch/not-kv/notes.txt"
+expect 2 "$scratch/not-kv: not a prefix store" -- "$stepwise" cache stats --path "$scratch/not-kv"
+expect 2 "$scratch/not-kv: not a prefix store" -- "$stepwise" cache clear --path "$scratch/not-kv"
+[ -f "$scratch/not-kv/notes.txt" ] && { echo "ok: clear left a foreign directory alone"; passes=$((passes + 1)); } \
+  || { echo "FAIL: clear removed files from a directory that is not a store"; failures=$((failures + 1)); }
+expect 2 "unknown cache action 'frob'" -- "$stepwise" cache frob
+expect 2 "missing the action" -- "$stepwise" cache
+# An empty store: zero entries.
+mkdir -p "$scratch/kv"
+: >"$scratch/kv/STEPWISE_KV_STORE"
+expect 0 "^entries: *0$" -- "$stepwise" cache stats --path "$scratch/kv" --verify
+expect 0 "removed 0 files" -- "$stepwise" cache clear --path "$scratch/kv"
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -38,6 +38,7 @@ RunRecord make_run(const std::string& run_id, const std::string& name, const std
     example.generated_tokens = kGenLength;
     example.wall_s = wall_per_example;
     example.first_token_s = wall_per_example / static_cast<double>(kGenLength);
+    example.ttft_s = example.first_token_s + wall_per_example * static_cast<double>(i);  // one at a time, in order
     if (type == "diffusion") {
       for (int position = 0; position < kGenLength; ++position) example.commit_step.push_back(position % nfe);
     }

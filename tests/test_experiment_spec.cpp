@@ -1,5 +1,6 @@
 // Experiment files: a valid spec parses with its defaults; every kind of invalid input fails before
-// any work with the file, line and key path; sweeps expand into the expected grid with stable run ids.
+// any work with the file, line and key path; sweeps expand into the expected grid with stable run ids;
+// the prefix_cache block and the request_order decoder key (also swept) parse strictly.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -69,6 +70,9 @@ TEST(ExperimentSpec, ValidSpecParsesWithDefaults) {
   EXPECT_EQ(diffusion.selection, Selection::kEntropy);
   EXPECT_EQ(diffusion.schedule, Schedule::kDreamTimeGrid);
   EXPECT_EQ(spec.seeds, (std::vector<uint64_t>{0, 1}));
+  EXPECT_FALSE(spec.prefix_cache.has_value());
+  EXPECT_EQ(spec.decoders[0].request_order, RequestOrder::kFifo);
+  EXPECT_EQ(spec.decoders[0].describe().count("request_order"), 0u) << "the default stays out of run ids";
 }
 
 TEST(ExperimentSpec, SweepExpandsIntoTheGrid) {
@@ -144,6 +148,107 @@ TEST(ExperimentSpec, DecoderValidationCarriesTheLocation) {
   EXPECT_EQ(message.rfind("exp.yaml:", 0), 0u) << message;
   EXPECT_NE(message.find("decoders[1]"), std::string::npos) << message;
   EXPECT_NE(message.find("origin"), std::string::npos) << message;
+}
+
+// ---- prefix_cache ------------------------------------------------------------------------------
+
+const char* kPrefixCache = "prefix_cache:\n  memory_mb: 16\n  disk_path: kv/store\n  chunk_tokens: 4\n";
+
+std::string with_prefix_cache(const std::string& block) {
+  return replace(kValid, "name: demo\n", "name: demo\n" + block);
+}
+
+TEST(ExperimentSpec, PrefixCacheParses) {
+  ExperimentSpec spec = parse_experiment_spec(with_prefix_cache(kPrefixCache), "exp.yaml");
+  ASSERT_TRUE(spec.prefix_cache.has_value());
+  EXPECT_EQ(spec.prefix_cache->memory_mb, 16);
+  EXPECT_EQ(spec.prefix_cache->disk_path, std::optional<std::string>("kv/store"));
+  EXPECT_EQ(spec.prefix_cache->chunk_tokens, 4);
+  EXPECT_NE(spec.resolved_yaml.find("prefix_cache"), std::string::npos);
+
+  ExperimentSpec defaults = parse_experiment_spec(with_prefix_cache("prefix_cache: {}\n"), "exp.yaml");
+  ASSERT_TRUE(defaults.prefix_cache.has_value());
+  EXPECT_EQ(defaults.prefix_cache->memory_mb, 256);
+  EXPECT_FALSE(defaults.prefix_cache->disk_path.has_value());
+  EXPECT_EQ(defaults.prefix_cache->chunk_tokens, 32);
+  EXPECT_EQ(
+      parse_experiment_spec(with_prefix_cache("prefix_cache: {memory_mb: 0}\n"), "exp.yaml").prefix_cache->memory_mb,
+      0);
+
+  // The store changes no output: run ids are those of the same spec without it.
+  const auto with = expand_runs(spec);
+  const auto without = expand_runs(parse_experiment_spec(kValid, "exp.yaml"));
+  ASSERT_EQ(with.size(), without.size());
+  for (size_t i = 0; i < with.size(); ++i) EXPECT_EQ(with[i].run_id, without[i].run_id);
+}
+
+TEST(ExperimentSpec, PrefixCacheErrorsNameKeyPathAndLine) {
+  EXPECT_EQ(error_of(with_prefix_cache(std::string(kPrefixCache) + "  colour: red\n")),
+            "exp.yaml:6: prefix_cache.colour: unknown key");
+  EXPECT_EQ(error_of(with_prefix_cache(replace(kPrefixCache, "memory_mb: 16", "memory_mb: -1"))),
+            "exp.yaml:3: prefix_cache.memory_mb: expected an integer >= 0, got -1");
+  EXPECT_EQ(error_of(with_prefix_cache(replace(kPrefixCache, "memory_mb: 16", "memory_mb: 2000000"))),
+            "exp.yaml:3: prefix_cache.memory_mb: expected at most 1048576 (1 TiB), got 2000000");
+  EXPECT_EQ(error_of(with_prefix_cache(replace(kPrefixCache, "chunk_tokens: 4", "chunk_tokens: 0"))),
+            "exp.yaml:5: prefix_cache.chunk_tokens: expected an integer in [1, 65536], got 0");
+  EXPECT_EQ(error_of(with_prefix_cache(replace(kPrefixCache, "memory_mb: 16", "memory_mb: lots"))),
+            "exp.yaml:3: prefix_cache.memory_mb: expected an integer >= 0, got 'lots'");
+  EXPECT_EQ(error_of(with_prefix_cache(replace(kPrefixCache, "disk_path: kv/store", "disk_path: [kv]"))),
+            "exp.yaml:4: prefix_cache.disk_path: expected a string, got a list");
+  EXPECT_EQ(error_of(with_prefix_cache(replace(kPrefixCache, "disk_path: kv/store", "disk_path: ''"))),
+            "exp.yaml:4: prefix_cache.disk_path: expected a directory path, got an empty string");
+  EXPECT_EQ(error_of(with_prefix_cache("prefix_cache: 5\n")),
+            "exp.yaml:2: prefix_cache: expected a mapping of keys, got '5'");
+  EXPECT_EQ(error_of(with_prefix_cache("prefix_cache:\n")),
+            "exp.yaml:2: prefix_cache: expected a mapping of keys (write {} for the defaults), got nothing");
+}
+
+// ---- request_order -----------------------------------------------------------------------------
+
+TEST(ExperimentSpec, RequestOrderIsADecoderKeyOfEveryType) {
+  std::string text = replace(kValid, "    model: ar\n", "    model: ar\n    request_order: shortest_prefill_first\n");
+  text = replace(text, "    alg: entropy\n", "    alg: entropy\n    request_order: fifo\n");
+  ExperimentSpec spec = parse_experiment_spec(text, "exp.yaml");
+  EXPECT_EQ(spec.decoders[0].request_order, RequestOrder::kShortestPrefillFirst);
+  EXPECT_EQ(spec.decoders[0].describe().at("request_order"), "shortest_prefill_first");
+  EXPECT_EQ(spec.decoders[1].request_order, RequestOrder::kFifo);
+  EXPECT_EQ(spec.decoders[1].describe().count("request_order"), 0u);
+  // fifo written out is the default: same run ids as the spec without the key.
+  const auto runs = expand_runs(spec);
+  const auto plain = expand_runs(parse_experiment_spec(kValid, "exp.yaml"));
+  ASSERT_EQ(runs.size(), plain.size());
+  EXPECT_NE(runs[0].run_id, plain[0].run_id);
+  EXPECT_EQ(runs.back().run_id, plain.back().run_id);
+
+  EXPECT_EQ(error_of(replace(kValid, "    model: ar\n", "    model: ar\n    request_order: lifo\n")),
+            "exp.yaml:18: decoders[0].request_order: expected one of fifo | shortest_prefill_first, got 'lifo'");
+  EXPECT_EQ(error_of(replace(kValid, "    model: ar\n", "    model: ar\n    request_order: [fifo]\n")),
+            "exp.yaml:18: decoders[0].request_order: expected a string, got a list");
+}
+
+TEST(ExperimentSpec, RequestOrderSweeps) {
+  std::string swept = replace(kValid, "seeds: [0, 1]\n", "seeds: [0]\n");
+  swept = replace(swept, "sweep:\n", "sweep:\n  greedy.request_order: [fifo, shortest_prefill_first]\n");
+  const auto runs = expand_runs(parse_experiment_spec(swept, "exp.yaml"));
+  std::vector<const RunSpec*> greedy;
+  for (const auto& run : runs)
+    if (run.decoder.name == "greedy") greedy.push_back(&run);
+  ASSERT_EQ(greedy.size(), 2u);
+  EXPECT_EQ(greedy[0]->decoder.request_order, RequestOrder::kFifo);
+  EXPECT_EQ(greedy[1]->decoder.request_order, RequestOrder::kShortestPrefillFirst);
+  EXPECT_EQ(greedy[0]->swept.at("request_order"), "fifo");
+  EXPECT_EQ(greedy[1]->swept.at("request_order"), "shortest_prefill_first");
+  EXPECT_EQ(greedy[1]->label(), "greedy request_order=shortest_prefill_first");
+  EXPECT_NE(greedy[0]->run_id, greedy[1]->run_id);
+  // The fifo point keeps the run id of the unswept decoder.
+  const auto plain = expand_runs(parse_experiment_spec(replace(kValid, "seeds: [0, 1]\n", "seeds: [0]\n"), "exp.yaml"));
+  EXPECT_EQ(greedy[0]->run_id, plain[0].run_id);
+
+  const std::string bad = replace(swept, "[fifo, shortest_prefill_first]", "[fifo, random]");
+  EXPECT_NE(
+      error_of(bad).find("decoders[0].request_order: expected one of fifo | shortest_prefill_first, got 'random'"),
+      std::string::npos)
+      << error_of(bad);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The results files: HDF5 round trip of every field (unicode, ragged traces, many runs, empty runs),
-// atomic replacement when writing fails part way, clear errors for missing, damaged and foreign files
-// and for a schema_version mismatch, CSV quoting, JSONL predictions and the terminal table.
+// reading schema version 1 files (no ttft_s), atomic replacement when writing fails part way, clear
+// errors for missing, damaged and foreign files and for a newer schema_version, CSV quoting and the
+// TTFT columns, JSONL predictions, the TTFT summary and the terminal table.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -69,6 +70,7 @@ ExampleRecord make_example(int64_t index, bool correct, int64_t nfe, double wall
   example.generated_tokens = 4;
   example.wall_s = wall_s;
   example.first_token_s = wall_s / 4;
+  example.ttft_s = wall_s * 2;
   return example;
 }
 
@@ -95,6 +97,7 @@ std::vector<RunRecord> rich_runs() {
       ExampleRecord example = make_example(100 + i * 7, (i + r) % 3 == 0, 1 + r + i, 0.125 * (i + 1) + 1e-9 * r);
       example.generated_tokens = 10 + i;
       example.first_token_s = 0.1 / 3.0 + i;
+      example.ttft_s = 0.7 / 3.0 + 1e-3 * (i * 13 % 5) + r;
       if (i == 1) example.prompt = "Grille : 12__\n__34, « ok » \"quoted\", tab\there";
       if (i == 2) example.prediction = "数独 ✓ 🧩 naïve";
       if (i == 3) example.reference = "";
@@ -148,6 +151,7 @@ void expect_same_runs(const std::vector<RunRecord>& actual, const std::vector<Ru
       EXPECT_EQ(a.generated_tokens, e.generated_tokens);
       EXPECT_EQ(a.wall_s, e.wall_s);  // stored as float64: bit-exact
       EXPECT_EQ(a.first_token_s, e.first_token_s);
+      EXPECT_EQ(a.ttft_s, e.ttft_s);
       EXPECT_EQ(a.commit_step, e.commit_step);
     }
   }
@@ -172,7 +176,7 @@ TEST(ResultsHdf5, RoundTripsEveryField) {
   const ResultsMetadata metadata = rich_metadata();
   write_results_hdf5(dir.file("results.h5"), runs, metadata);
   const ResultsFile loaded = read_results_hdf5(dir.file("results.h5"));
-  EXPECT_EQ(loaded.schema_version, 1);
+  EXPECT_EQ(loaded.schema_version, 2);
   EXPECT_EQ(loaded.metadata, metadata);
   expect_same_runs(loaded.runs, runs);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"results.h5"});
@@ -306,13 +310,83 @@ TEST(ResultsHdf5, SchemaVersionMismatchIsAClearError) {
   TempDir dir;
   const std::string path = dir.file("future.h5");
   write_results_hdf5(path, rich_runs(), {});
-  set_schema_version(path, 2);
-  expect_error_containing([&] { read_results_hdf5(path); }, {path, "schema_version 2", "reads schema_version 1"});
+  set_schema_version(path, 3);
+  expect_error_containing([&] { read_results_hdf5(path); }, {path, "schema_version 3", "reads schema_version 1 to 2"});
+  set_schema_version(path, 0);
+  expect_error_containing([&] { read_results_hdf5(path); }, {path, "schema_version 0"});
 
   const std::string foreign = dir.file("foreign.h5");
   write_results_hdf5(foreign, {}, {});
   set_schema_version(foreign, -1);
   expect_error_containing([&] { read_results_hdf5(foreign); }, {foreign, "not a stepwise results file"});
+}
+
+// A schema version 1 file: the same layout without the ttft_s datasets and run attributes.
+TEST(ResultsHdf5, ReadsSchemaVersionOneWithZeroTtft) {
+  TempDir dir;
+  const std::string path = dir.file("v1.h5");
+  const std::vector<RunRecord> runs = rich_runs();
+  write_results_hdf5(path, runs, {});
+  {
+    h5::QuietErrors quiet;
+    h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    ASSERT_GE(file.get(), 0);
+    for (const auto& run : runs) {
+      const std::string group = "/runs/" + run.run_id;
+      ASSERT_GE(H5Ldelete(file.get(), (group + "/ttft_s").c_str(), H5P_DEFAULT), 0) << group;
+      ASSERT_GE(H5Adelete_by_name(file.get(), group.c_str(), "ttft_mean_s", H5P_DEFAULT), 0) << group;
+      ASSERT_GE(H5Adelete_by_name(file.get(), group.c_str(), "ttft_p90_s", H5P_DEFAULT), 0) << group;
+    }
+  }
+  set_schema_version(path, 1);
+  const ResultsFile loaded = read_results_hdf5(path);
+  EXPECT_EQ(loaded.schema_version, 1);
+  std::vector<RunRecord> expected = runs;
+  for (auto& run : expected)
+    for (auto& example : run.examples) example.ttft_s = 0.0;
+  expect_same_runs(loaded.runs, expected);
+
+  // In a version 2 file the dataset is required: its absence is damage, named.
+  const std::string damaged = dir.file("v2.h5");
+  write_results_hdf5(damaged, {make_run("r", "r", {make_example(0, true, 1, 0.5)})}, {});
+  {
+    h5::QuietErrors quiet;
+    h5::Handle file(H5Fopen(damaged.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    ASSERT_GE(H5Ldelete(file.get(), "/runs/r/ttft_s", H5P_DEFAULT), 0);
+  }
+  expect_error_containing([&] { read_results_hdf5(damaged); }, {damaged, "ttft_s"});
+}
+
+TEST(ResultsHdf5, RunAttributesAndSummaryHoldTtft) {
+  TempDir dir;
+  const std::string path = dir.file("results.h5");
+  RunRecord run = make_run("r", "r", {});
+  for (int i = 0; i < 10; ++i) run.examples.push_back(make_example(i, true, 1, 0.5 * (10 - i)));  // ttft 10, 9, .., 1
+  write_results_hdf5(path, {run}, {});
+  h5::QuietErrors quiet;
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  ASSERT_GE(file.get(), 0);
+  h5::Handle group(H5Gopen2(file.get(), "/runs/r", H5P_DEFAULT));
+  const h5::Location at{path, group.get(), "/runs/r"};
+  EXPECT_DOUBLE_EQ(h5::read_double_attribute(at, "ttft_mean_s"), 5.5);
+  EXPECT_DOUBLE_EQ(h5::read_double_attribute(at, "ttft_p90_s"), 9.0);
+  h5::Handle summary(H5Gopen2(file.get(), "/summary", H5P_DEFAULT));
+  const h5::Location summary_at{path, summary.get(), "/summary"};
+  EXPECT_EQ(h5::read_double_dataset(summary_at, "ttft_mean_s"), std::vector<double>{5.5});
+  EXPECT_EQ(h5::read_double_dataset(summary_at, "ttft_p90_s"), std::vector<double>{9.0});
+}
+
+TEST(RunRecord, TtftSummaryIsMeanAndNearestRankP90) {
+  RunRecord run = make_run("r", "r", {});
+  EXPECT_EQ(run.ttft_summary().mean_s, 0.0);
+  EXPECT_EQ(run.ttft_summary().p90_s, 0.0);
+  for (double ttft : {0.4, 0.1, 0.3, 0.2}) {
+    ExampleRecord example = make_example(0, true, 1, 0.0);
+    example.ttft_s = ttft;
+    run.examples.push_back(example);
+  }
+  EXPECT_DOUBLE_EQ(run.ttft_summary().mean_s, 0.25);
+  EXPECT_DOUBLE_EQ(run.ttft_summary().p90_s, 0.4);  // rank ceil(0.9 * 4) = 4
 }
 
 // ---- CSV, JSONL, table --------------------------------------------------------------------------
@@ -336,9 +410,9 @@ TEST(ResultsCsv, OneRowPerRunWithTheUnionOfSettings) {
   second.examples[0].generated_tokens = 5;
   const std::string expected =
       "run_id,name,decoder_type,model,task,metric,alg,settings.model,steps,temperature,n,accuracy,mean_nfe,"
-      "tokens_per_s,wall_s\n"
-      "r1,\"diffusion, steps=8\",diffusion,tiny,sudoku4x4,sudoku_valid,origin,,8,,2,0.5,8,8,1\n"
-      "r2,\"say \"\"hi\"\"\",ar,tiny,sudoku4x4,sudoku_valid,,x,,0.7,1,1,33,20,0.25\n";
+      "tokens_per_s,wall_s,ttft_mean_s,ttft_p90_s\n"
+      "r1,\"diffusion, steps=8\",diffusion,tiny,sudoku4x4,sudoku_valid,origin,,8,,2,0.5,8,8,1,1,1\n"
+      "r2,\"say \"\"hi\"\"\",ar,tiny,sudoku4x4,sudoku_valid,,x,,0.7,1,1,33,20,0.25,0.5,0.5\n";
   EXPECT_EQ(format_summary_csv({first, second}), expected);
 }
 
@@ -359,6 +433,7 @@ TEST(ResultsJsonl, OneObjectPerExamplePerRun) {
   EXPECT_EQ(objects[1]["correct"], false);
   EXPECT_EQ(objects[1]["nfe"], 7);
   EXPECT_EQ(objects[1]["wall_s"], 0.25);
+  EXPECT_EQ(objects[1]["ttft_s"], 0.5);
   EXPECT_EQ(objects[2]["run_id"], "r2");
   EXPECT_EQ(objects[2]["prediction"], "bad \xEF\xBF\xBD byte");
   std::vector<std::string> keys;
@@ -367,7 +442,7 @@ TEST(ResultsJsonl, OneObjectPerExamplePerRun) {
     keys.push_back(item.key());
   }
   EXPECT_EQ(keys, (std::vector<std::string>{"run_id", "name", "index", "prediction", "reference", "correct", "nfe",
-                                            "wall_s"}));
+                                            "wall_s", "ttft_s"}));
 }
 
 TEST(SummaryTable, FixedWidthColumns) {
@@ -380,7 +455,7 @@ TEST(SummaryTable, FixedWidthColumns) {
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0].rfind("name ", 0), 0u);
-  for (const char* column : {"accuracy", "NFE", "tokens/s", "wall"}) {
+  for (const char* column : {"accuracy", "NFE", "tokens/s", "wall", "TTFT mean", "TTFT p90"}) {
     EXPECT_NE(lines[0].find(column), std::string::npos) << column;
   }
   // Every line has the same width in code points (the second row has multi-byte characters).
@@ -388,16 +463,18 @@ TEST(SummaryTable, FixedWidthColumns) {
     return std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
   };
   for (const auto& line : lines) EXPECT_EQ(width(line), width(lines[0])) << line;
-  // The last four fields of a row: accuracy, NFE, tokens/s, wall.
+  // The last six fields of a row: accuracy, NFE, tokens/s, wall, TTFT mean, TTFT p90 (ms below a second).
   auto tail = [](const std::string& line) {
     std::istringstream fields(line);
     std::vector<std::string> all;
     for (std::string field; fields >> field;) all.push_back(field);
-    return std::vector<std::string>(all.end() - 4, all.end());
+    return std::vector<std::string>(all.end() - 6, all.end());
   };
-  EXPECT_EQ(tail(lines[1]), (std::vector<std::string>{"50.0%", "8.0", "8.0", "1.00s"}));     // 8 tokens in 1 s
-  EXPECT_EQ(tail(lines[2]), (std::vector<std::string>{"100.0%", "33.0", "16.0", "0.25s"}));  // 4 tokens in 0.25 s
-  EXPECT_EQ(tail(lines[3]), (std::vector<std::string>{"100.0%", "2.0", "0.0", "2m30s"}));
+  // 8 tokens in 1 s; ttft 1 s
+  EXPECT_EQ(tail(lines[1]), (std::vector<std::string>{"50.0%", "8.0", "8.0", "1.00s", "1.00s", "1.00s"}));
+  // 4 tokens in 0.25 s; ttft 0.5 s
+  EXPECT_EQ(tail(lines[2]), (std::vector<std::string>{"100.0%", "33.0", "16.0", "0.25s", "500.0ms", "500.0ms"}));
+  EXPECT_EQ(tail(lines[3]), (std::vector<std::string>{"100.0%", "2.0", "0.0", "2m30s", "5m00s", "5m00s"}));
   EXPECT_EQ(lines[2].rfind("ar ✓ naïve ", 0), 0u) << lines[2];
   EXPECT_NE(lines[3].find(std::string(kMaxNameWidth - 3, 'x') + "..."), std::string::npos) << lines[3];
   EXPECT_EQ(lines[3].find(std::string(kMaxNameWidth - 2, 'x')), std::string::npos) << lines[3];

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # run_experiment end to end on the CI-sized smoke config: a full run writes results; an interrupted
 # run (killed mid-way, and stopped with SIGINT during training) resumes to the same final predictions;
-# a different spec never overwrites existing results; bad specs exit 2 naming file, line and key.
-#   usage: test_run_experiment.sh RUN_EXPERIMENT PROJECT_ROOT
+# a different spec never overwrites existing results; bad specs exit 2 naming file, line and key; with a
+# prefix cache, greedy predictions are those without it whatever the request order, the disk tier
+# serves a second process, and `stepwise cache` reads and clears the store.
+#   usage: test_run_experiment.sh RUN_EXPERIMENT PROJECT_ROOT STEPWISE
 set -u
 runner=$1
 root=$2
+stepwise=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -20,7 +23,7 @@ make_spec() {  # make_spec OUT_NAME CACHE_NAME FILE
 }
 # Predictions without timings: run_id, index, prediction, correct, nfe.
 predictions() {
-  sed -E 's/,"wall_s":[^,}]*//' "$1/predictions.jsonl" | sort
+  sed -E -e 's/,"wall_s":[^,}]*//' -e 's/,"ttft_s":[^,}]*//' "$1/predictions.jsonl" | sort
 }
 
 # 1. A full run.
@@ -89,6 +92,83 @@ code=$?
 [ $? -eq 2 ] && grep -q "missing.yaml" "$work/missing.log" && pass "missing file" || fail "missing file"
 "$runner" "$work/full.yaml" --dry-run >"$work/dry.log" 2>&1 && grep -q "reusing\|reuse trained" "$work/dry.log" \
   && pass "dry run" || { fail "dry run"; cat "$work/dry.log"; }
+
+# 6. A prefix cache (memory and disk) and both request orders. The AR model trains longer than the smoke
+# one so that its predictions differ between examples; use_cache: false decodes without any reuse.
+reuse_spec() {  # reuse_spec OUT_NAME FILE
+  sed -e "s|^output_dir: .*|output_dir: $work/$1|" -e "s|^cache_dir: .*|cache_dir: $work/cache|" \
+    -e "s|^batch_size: .*|batch_size: 4|" -e '/^decoders:/,$d' "$root/configs/smoke.yaml" |
+    awk '/^  ar:/ {in_ar = 1} /^  mdm:/ {in_ar = 0} in_ar && /^      steps: / {$0 = "      steps: 400"} {print}' >"$2"
+  cat >>"$2" <<EOF
+prefix_cache: {memory_mb: 16, disk_path: $work/kv, chunk_tokens: 4}
+decoders:
+  - name: ar
+    type: ar
+    model: ar
+  - name: plain
+    type: ar
+    model: ar
+    use_cache: false
+  - name: diffusion
+    type: diffusion
+    model: mdm
+    steps: 4
+    cache: prefix
+sweep:
+  ar.request_order: [fifo, shortest_prefill_first]
+  diffusion.steps: [2, 4]
+EOF
+}
+# "index prediction" of every example of the run named NAME, by index.
+predictions_of() {  # predictions_of DIR NAME
+  grep -F "\"name\":\"$2\"" "$1/predictions.jsonl" | sed -E 's/.*"index":([0-9]+),"prediction":("([^"\\]|\\.)*").*/\1 \2/' | sort -n
+}
+reuse_spec reuse "$work/reuse.yaml"
+"$runner" "$work/reuse.yaml" --dry-run >"$work/reuse-dry.log" 2>&1 \
+  && grep -q "prefix cache: 16 MiB in memory, 4-token chunks, disk tier $work/kv" "$work/reuse-dry.log" \
+  && pass "dry run shows the prefix cache" || { fail "dry run with a prefix cache"; cat "$work/reuse-dry.log"; }
+if "$runner" "$work/reuse.yaml" >"$work/reuse.log" 2>&1; then pass "run with a prefix cache"; else fail "run with a prefix cache"; cat "$work/reuse.log"; fi
+grep -qE "^prefix cache: [1-9][0-9]* memory hits, 0 disk hits, [0-9]+ misses, [1-9][0-9]* entries stored \([1-9][0-9]* written to disk\), 0 torn$" "$work/reuse.log" \
+  && pass "prefix cache statistics: memory hits and disk writes" || { fail "prefix cache statistics"; cat "$work/reuse.log"; }
+grep -q "TTFT mean" "$work/reuse.log" && pass "summary table has TTFT columns" || fail "no TTFT columns in the table"
+header=$(head -1 "$work/reuse/summary.csv")
+case "$header" in *,ttft_mean_s,ttft_p90_s) pass "summary.csv ends with ttft_mean_s,ttft_p90_s" ;; *) fail "summary.csv header: $header" ;; esac
+runs=$(($(wc -l <"$work/reuse/summary.csv") - 1))
+[ "$runs" -eq 5 ] && pass "5 runs with a prefix cache" || fail "summary.csv has $runs runs, want 5"
+# Every run's mean TTFT (second-to-last column) is positive.
+if awk -F, 'NR > 1 && !($(NF - 1) > 0) {bad = 1} END {exit bad}' "$work/reuse/summary.csv"; then
+  pass "ttft_mean_s > 0 in every run"
+else
+  fail "a run has ttft_mean_s <= 0"; cat "$work/reuse/summary.csv"
+fi
+[ "$(grep -c '"ttft_s":' "$work/reuse/predictions.jsonl")" -eq "$(wc -l <"$work/reuse/predictions.jsonl")" ] \
+  && pass "predictions.jsonl has ttft_s per example" || fail "predictions.jsonl lacks ttft_s"
+fifo=$(predictions_of "$work/reuse" "ar request_order=fifo")
+spf=$(predictions_of "$work/reuse" "ar request_order=shortest_prefill_first")
+plain=$(predictions_of "$work/reuse" "plain")
+[ "$(echo "$fifo" | wc -l)" -eq 12 ] && [ "$(echo "$fifo" | cut -d' ' -f2 | sort -u | wc -l)" -gt 1 ] \
+  && pass "12 AR predictions, not all the same" || fail "AR predictions: $fifo"
+[ "$fifo" = "$spf" ] && pass "fifo and shortest_prefill_first predict the same" \
+  || { fail "request orders differ"; diff <(echo "$fifo") <(echo "$spf"); }
+[ "$fifo" = "$plain" ] && pass "prefix reuse leaves greedy predictions unchanged" \
+  || { fail "predictions with reuse differ from those without"; diff <(echo "$fifo") <(echo "$plain"); }
+# A second process with a new output folder reads the entries the first one left on disk.
+reuse_spec reuse2 "$work/reuse2.yaml"
+if "$runner" "$work/reuse2.yaml" >"$work/reuse2.log" 2>&1; then pass "second run on the same store"; else fail "second run on the same store"; cat "$work/reuse2.log"; fi
+grep -qE "^prefix cache: [0-9]+ memory hits, [1-9][0-9]* disk hits" "$work/reuse2.log" \
+  && pass "the disk tier serves a new process" || { fail "no disk hits in a new process"; cat "$work/reuse2.log"; }
+[ "$(predictions_of "$work/reuse2" "ar request_order=fifo")" = "$fifo" ] \
+  && pass "predictions from disk-tier KV are unchanged" || fail "predictions from disk-tier KV differ"
+# stepwise cache: stats, clear, stats again.
+"$stepwise" cache stats --path "$work/kv" --verify >"$work/stats1.log" 2>&1
+entries=$(sed -n 's/^entries: *//p' "$work/stats1.log")
+[ "${entries:-0}" -gt 0 ] && grep -q "^torn entries: *0 " "$work/stats1.log" \
+  && grep -q "^  model=[0-9a-f]\{32\} dtype=Float " "$work/stats1.log" \
+  && pass "cache stats: $entries entries, none torn, per model" || { fail "cache stats"; cat "$work/stats1.log"; }
+"$stepwise" cache clear --path "$work/kv" >"$work/clear.log" 2>&1 && grep -q "^removed $entries files from $work/kv" "$work/clear.log" \
+  && pass "cache clear removed $entries files" || { fail "cache clear"; cat "$work/clear.log"; }
+"$stepwise" cache stats --path "$work/kv" >"$work/stats2.log" 2>&1 && grep -q "^entries: *0$" "$work/stats2.log" \
+  && pass "cache stats after clear: 0 entries" || { fail "cache stats after clear"; cat "$work/stats2.log"; }
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

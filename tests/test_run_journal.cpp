@@ -1,6 +1,7 @@
 // The run journal: finished examples survive reopening with every field; a torn last line (missing
 // newline or unparseable) is dropped and cut off so later appends stay readable; damaged earlier
-// lines, foreign files and other runs' journals are errors; completion and locking work.
+// lines, foreign files and other runs' journals are errors; completion and locking work; lines
+// written before ttft_s existed read with ttft_s = 0.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -58,6 +59,7 @@ ExampleRecord example(int64_t index) {
   record.generated_tokens = 3 * index;
   record.wall_s = 0.1 * static_cast<double>(index) + 1.0 / 3.0;
   record.first_token_s = 1e-7 * static_cast<double>(index);
+  record.ttft_s = 0.3 + 1e-3 * static_cast<double>(index) / 7.0;
   if (index % 3 == 0) record.commit_step = {0, 2, 1, static_cast<int64_t>(index)};
   return record;
 }
@@ -72,6 +74,7 @@ void expect_same(const ExampleRecord& actual, const ExampleRecord& expected) {
   EXPECT_EQ(actual.generated_tokens, expected.generated_tokens);
   EXPECT_EQ(actual.wall_s, expected.wall_s);
   EXPECT_EQ(actual.first_token_s, expected.first_token_s);
+  EXPECT_EQ(actual.ttft_s, expected.ttft_s);  // bit for bit
   EXPECT_EQ(actual.commit_step, expected.commit_step);
 }
 
@@ -210,6 +213,42 @@ TEST_F(JournalTest, TornHeaderStartsOver) {
     journal.append({example(5)});
   }
   EXPECT_EQ(indices(RunJournal(path_, "run-a")), (std::vector<int64_t>{5}));
+}
+
+TEST_F(JournalTest, StoresTtftAndReadsOlderLinesWithoutItAsZero) {
+  { RunJournal(path_, "run-a").append({example(1)}); }
+  EXPECT_NE(contents().find("\"ttft_s\":"), std::string::npos) << contents();
+  // A line as journals wrote it before ttft_s existed.
+  append_raw(
+      "{\"kind\":\"example\",\"example\":{\"index\":4,\"prompt\":\"p\",\"reference\":\"r\",\"prediction\":\"r\","
+      "\"correct\":true,\"forward_calls\":3,\"generated_tokens\":2,\"wall_s\":0.5,\"first_token_s\":0.25,"
+      "\"commit_step\":[]}}\n");
+  RunJournal journal(path_, "run-a");
+  ASSERT_EQ(indices(journal), (std::vector<int64_t>{1, 4}));
+  expect_same(journal.examples()[0], example(1));
+  const ExampleRecord& old = journal.examples()[1];
+  EXPECT_EQ(old.ttft_s, 0.0);
+  EXPECT_EQ(old.first_token_s, 0.25);
+  EXPECT_EQ(old.forward_calls, 3);
+  EXPECT_TRUE(old.correct);
+}
+
+TEST_F(JournalTest, MistypedTtftIsAnErrorNamingTheLine) {
+  { RunJournal(path_, "run-a").append({example(0)}); }
+  std::string text = contents();
+  const size_t at = text.find("\"ttft_s\":");
+  ASSERT_NE(at, std::string::npos);
+  const size_t end = text.find_first_of(",}", at);
+  text.replace(at, end - at, "\"ttft_s\":\"soon\"");
+  write_raw(text + "{\"kind\":\"complete\",\"examples\":1}\n");  // not the last line: damage, not a torn write
+  try {
+    RunJournal journal(path_, "run-a");
+    ADD_FAILURE() << "expected stepwise::Error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(path_ + ":2"), std::string::npos) << message;
+    EXPECT_NE(message.find("ttft_s"), std::string::npos) << message;
+  }
 }
 
 TEST_F(JournalTest, OneWriterAtATime) {

@@ -17,5 +17,6 @@ int run_data(const Args& args);
 int run_score(const Args& args);
 int run_tokenize(const Args& args);
 int run_train(const Args& args);
+int run_cache(const Args& args);
 
 }  // namespace stepwise::cli

@@ -26,12 +26,21 @@ Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 }  // namespace
 
-std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models) {
+bool uses_prefix_reuse(const DecoderSpec& spec) {
+  if (const auto* ar = std::get_if<ArConfig>(&spec.settings)) return ar->use_cache;
+  if (const auto* diffusion = std::get_if<DiffusionConfig>(&spec.settings))
+    return diffusion->cache != CacheMode::kNone && !diffusion->cfg_scale;
+  return false;
+}
+
+std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models,
+                                      std::shared_ptr<PrefixReuse> reuse) {
   auto model = model_named(models, spec.model);
+  if (!uses_prefix_reuse(spec)) reuse = nullptr;
   return std::visit(
       Overloaded{
           [&](const ArConfig& config) -> std::unique_ptr<Decoder> {
-            return std::make_unique<ArDecoder>(model, config);
+            return std::make_unique<ArDecoder>(model, config, reuse);
           },
           [&](const SpeculativeSettings& settings) -> std::unique_ptr<Decoder> {
             DraftSpec draft = settings.draft_model ? DraftSpec{DraftModel{model_named(models, *settings.draft_model)}}
@@ -39,7 +48,7 @@ std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable&
             return std::make_unique<SpeculativeDecoder>(model, std::move(draft), settings.config);
           },
           [&](const DiffusionConfig& config) -> std::unique_ptr<Decoder> {
-            return std::make_unique<DiffusionDecoder>(model, config);
+            return std::make_unique<DiffusionDecoder>(model, config, reuse);
           },
           [&](const RemaskingConfig& config) -> std::unique_ptr<Decoder> {
             return std::make_unique<RemaskingDecoder>(model, config);

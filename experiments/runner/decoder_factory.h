@@ -1,5 +1,6 @@
 // Builds the decoder a DecoderSpec describes, binding model names to loaded models. The one place
-// that knows every strategy: a std::visit over the settings variant.
+// that knows every strategy: a std::visit over the settings variant. A prefix reuse (bound to the
+// decoder's model) goes to the decoders that can use it.
 #pragma once
 
 #include <map>
@@ -10,13 +11,20 @@
 #include "experiments/runner/decoder_spec.h"
 
 namespace stepwise {
+class PrefixReuse;
 class Transformer;
-}
+}  // namespace stepwise
 
 namespace stepwise::runner {
 
 using ModelTable = std::map<std::string, std::shared_ptr<const Transformer>>;
 
-std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models);
+// Whether a decoder of `spec` uses a prefix reuse: AR with use_cache, and diffusion with cache prefix |
+// dual and without guidance (decoders/prefix_reuse.h). Speculative and remasking decoders never do.
+bool uses_prefix_reuse(const DecoderSpec& spec);
+
+// `reuse` (optional) must be bound to spec.model; it is passed on only when uses_prefix_reuse(spec).
+std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models,
+                                      std::shared_ptr<PrefixReuse> reuse = nullptr);
 
 }  // namespace stepwise::runner

@@ -125,6 +125,9 @@ DecoderSpec parse_decoder_spec(const YamlReader& block) {
   spec.type = block.choice("type", kTypes);
   spec.model = block.string("model");
   spec.gen_length = block.optional_integer("gen_length", 1);
+  spec.request_order = parse_request_order(
+      block.choice("request_order", {to_string(RequestOrder::kFifo), to_string(RequestOrder::kShortestPrefillFirst)},
+                   to_string(RequestOrder::kFifo)));
   spec.node = YAML::Clone(block.node());
   if (spec.type == "ar") spec.settings = read_ar(block);
   else if (spec.type == "speculative") spec.settings = read_speculative(block);
@@ -137,6 +140,7 @@ DecoderSpec parse_decoder_spec(const YamlReader& block) {
 std::map<std::string, std::string> DecoderSpec::describe() const {
   std::map<std::string, std::string> out;
   if (gen_length) out["gen_length"] = std::to_string(*gen_length);
+  if (request_order != RequestOrder::kFifo) out["request_order"] = to_string(request_order);
   if (const auto* ar = std::get_if<ArConfig>(&settings)) {
     describe_sampling(ar->sampling, out);
     out["use_cache"] = ar->use_cache ? "true" : "false";

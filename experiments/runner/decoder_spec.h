@@ -13,6 +13,7 @@
 
 #include "decoders/ar_decoder.h"
 #include "decoders/diffusion/diffusion_config.h"
+#include "decoders/request_order.h"
 #include "decoders/speculative_decoder.h"
 #include "experiments/runner/yaml_reader.h"
 
@@ -31,11 +32,13 @@ struct DecoderSpec {
   std::string type;   // ar | speculative | diffusion | remasking
   std::string model;  // name of a model in `models:`
   std::optional<int64_t> gen_length;  // overrides the task's generation length
+  RequestOrder request_order = RequestOrder::kFifo;  // order of the run's pending examples, batch by batch
   DecoderSettings settings;
   YAML::Node node;    // the block as written (with sweep values applied)
 
   // Every resolved setting of the strategy as text (for hashes and result attributes; name, type and
-  // model are fields of their own).
+  // model are fields of their own). request_order appears only when it is not fifo, so run ids of
+  // files written before the key existed stay the same.
   std::map<std::string, std::string> describe() const;
 };
 

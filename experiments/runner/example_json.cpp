@@ -30,6 +30,7 @@ nlohmann::ordered_json example_to_json(const ExampleRecord& example) {
   object["generated_tokens"] = example.generated_tokens;
   object["wall_s"] = example.wall_s;
   object["first_token_s"] = example.first_token_s;
+  object["ttft_s"] = example.ttft_s;
   object["commit_step"] = example.commit_step;
   return object;
 }
@@ -46,6 +47,8 @@ ExampleRecord example_from_json(const nlohmann::json& object, const std::string&
   example.generated_tokens = field<int64_t>(object, "generated_tokens", where);
   example.wall_s = field<double>(object, "wall_s", where);
   example.first_token_s = field<double>(object, "first_token_s", where);
+  // Journals written before ttft_s existed lack it: 0.
+  if (object.contains("ttft_s")) example.ttft_s = field<double>(object, "ttft_s", where);
   example.commit_step = field<std::vector<int64_t>>(object, "commit_step", where);
   return example;
 }

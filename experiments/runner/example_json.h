@@ -13,6 +13,7 @@ namespace stepwise::runner {
 
 nlohmann::ordered_json example_to_json(const ExampleRecord& example);
 // Throws stepwise::Error naming `where` (e.g. "journal.jsonl:12") when a field is missing or mistyped.
+// ttft_s may be missing (lines written before it existed): it reads as 0.
 ExampleRecord example_from_json(const nlohmann::json& object, const std::string& where);
 
 // One line of JSON without a trailing newline, invalid UTF-8 replaced.

@@ -57,6 +57,23 @@ ModelSpec parse_model(const std::string& name, const YamlReader& block) {
   return model;
 }
 
+constexpr int64_t kMaxPrefixCacheMb = int64_t{1} << 20;
+
+PrefixCacheSpec parse_prefix_cache(const YamlReader& block) {
+  PrefixCacheSpec cache;
+  cache.memory_mb = block.integer("memory_mb", cache.memory_mb, 0);
+  if (cache.memory_mb > kMaxPrefixCacheMb)
+    block.fail_at("memory_mb", "expected at most " + std::to_string(kMaxPrefixCacheMb) + " (1 TiB), got " +
+                                   std::to_string(cache.memory_mb));
+  if (block.has("disk_path")) {
+    cache.disk_path = block.string("disk_path");
+    if (cache.disk_path->empty()) block.fail_at("disk_path", "expected a directory path, got an empty string");
+  }
+  cache.chunk_tokens = block.integer("chunk_tokens", cache.chunk_tokens, 1, 65536);
+  block.finish();
+  return cache;
+}
+
 // Sets `value` at the dotted `key` inside mapping `node`, creating nested mappings as needed.
 void set_dotted(YAML::Node node, const std::string& key, const YAML::Node& value) {
   const auto dot = key.find('.');
@@ -122,6 +139,11 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
   spec.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
   spec.batch_size = root.integer("batch_size", 16, 1, 65536);
   spec.record_traces = root.boolean("record_traces", false);
+  if (root.node()["prefix_cache"].IsDefined()) {
+    if (!root.has("prefix_cache"))
+      root.fail_at("prefix_cache", "expected a mapping of keys (write {} for the defaults), got nothing");
+    spec.prefix_cache = parse_prefix_cache(root.child("prefix_cache"));
+  }
   if (root.has("seeds")) {
     spec.seeds.clear();
     for (int64_t seed : root.integer_list("seeds")) {

@@ -47,6 +47,14 @@ struct ModelSpec {
   std::string tokenizer = "auto";     // "char" | "auto" (char for trained models, DIR/tokenizer.json) | a path
 };
 
+// The prefix store shared by every run of an experiment (decoders/prefix_reuse.h): KV of prompt
+// prefixes computed once is reused by later batches, runs and (through the disk tier) processes.
+struct PrefixCacheSpec {
+  int64_t memory_mb = 256;               // memory tier bound, MiB
+  std::optional<std::string> disk_path;  // disk tier directory (relative: to the current directory)
+  int64_t chunk_tokens = 32;             // tokens per stored causal-prefix chunk
+};
+
 struct SweepAxis {
   std::string decoder;           // decoder name
   std::string key;               // dotted key inside that decoder's block
@@ -72,6 +80,7 @@ struct ExperimentSpec {
   int threads = 0;               // 0 = all cores
   int64_t batch_size = 16;       // examples decoded together
   bool record_traces = false;    // store per-position commit steps
+  std::optional<PrefixCacheSpec> prefix_cache;  // absent: no KV reuse across requests
   std::vector<uint64_t> seeds{0};
   TaskSpec task;
   std::map<std::string, ModelSpec> models;

@@ -32,7 +32,7 @@ std::vector<std::vector<int64_t>> read_commit_steps(const h5::Location& run, siz
   return steps;
 }
 
-RunRecord read_run(const h5::Location& runs, const std::string& run_id) {
+RunRecord read_run(const h5::Location& runs, const std::string& run_id, int64_t schema_version) {
   namespace s = schema;
   h5::Handle group = h5::open_group(runs, run_id);
   const h5::Location at{runs.file, group.get(), runs.child(run_id)};
@@ -63,6 +63,8 @@ RunRecord read_run(const h5::Location& runs, const std::string& run_id) {
   const auto generated_tokens = h5::read_int_dataset(at, s::kGeneratedTokens);
   const auto wall_s = h5::read_double_dataset(at, s::kExampleWall);
   const auto first_token_s = h5::read_double_dataset(at, s::kFirstToken);
+  // Files of schema version 1 have no ttft_s: zeros.
+  const auto ttft_s = schema_version >= 2 ? h5::read_double_dataset(at, s::kTtft) : std::vector<double>(count, 0.0);
   const auto prediction = h5::read_string_dataset(at, s::kPrediction);
   const auto reference = h5::read_string_dataset(at, s::kReference);
   const auto prompt = h5::read_string_dataset(at, s::kPrompt);
@@ -71,6 +73,7 @@ RunRecord read_run(const h5::Location& runs, const std::string& run_id) {
   check_length(at, s::kGeneratedTokens, generated_tokens, count);
   check_length(at, s::kExampleWall, wall_s, count);
   check_length(at, s::kFirstToken, first_token_s, count);
+  check_length(at, s::kTtft, ttft_s, count);
   check_length(at, s::kPrediction, prediction, count);
   check_length(at, s::kReference, reference, count);
   check_length(at, s::kPrompt, prompt, count);
@@ -88,6 +91,7 @@ RunRecord read_run(const h5::Location& runs, const std::string& run_id) {
     example.generated_tokens = generated_tokens[i];
     example.wall_s = wall_s[i];
     example.first_token_s = first_token_s[i];
+    example.ttft_s = ttft_s[i];
     example.commit_step = std::move(commit_steps[i]);
   }
   return run;
@@ -109,9 +113,10 @@ ResultsFile read_results_hdf5(const std::string& path) {
   check(h5::has_attribute(root, s::kSchemaVersion), path,
         ": not a stepwise results file (the root group has no schema_version attribute)");
   results.schema_version = h5::read_int_attribute(root, s::kSchemaVersion);
-  check(results.schema_version == s::kResultsSchemaVersion, path, ": results schema_version ",
-        results.schema_version, " is not supported; this build reads schema_version ", s::kResultsSchemaVersion,
-        " (see docs/results_format.md)");
+  check(results.schema_version >= s::kOldestReadableSchemaVersion && results.schema_version <= s::kResultsSchemaVersion,
+        path, ": results schema_version ", results.schema_version,
+        " is not supported; this build reads schema_version ", s::kOldestReadableSchemaVersion, " to ",
+        s::kResultsSchemaVersion, " (see docs/results_format.md)");
   for (const auto& name : h5::attribute_names(root)) {
     if (name != s::kSchemaVersion && h5::attribute_is_string(root, name)) {
       results.metadata[name] = h5::read_string_attribute(root, name);
@@ -121,7 +126,7 @@ ResultsFile read_results_hdf5(const std::string& path) {
   h5::Handle runs = h5::open_group(root, s::kRunsGroup);
   const h5::Location runs_at{path, runs.get(), root.child(s::kRunsGroup)};
   for (const auto& run_id : h5::member_names_in_creation_order(runs_at)) {
-    results.runs.push_back(read_run(runs_at, run_id));
+    results.runs.push_back(read_run(runs_at, run_id, results.schema_version));
   }
   return results;
 }

@@ -1,7 +1,7 @@
 // Loads an HDF5 results file back into RunRecords and metadata: for tests, for resuming an
-// experiment and for tools that re-score or re-tabulate results. The file's schema_version must equal
-// the one this build writes; a missing, foreign, damaged or mismatched file is a stepwise::Error that
-// names the file. The /summary group is derived data and is not read.
+// experiment and for tools that re-score or re-tabulate results. Reads the schema_version this build
+// writes and older ones (version 1 lacks ttft_s, which reads as 0); a missing, foreign, damaged or
+// newer file is a stepwise::Error that names the file. The /summary group is derived data and is not read.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 namespace stepwise::runner {
 
 struct ResultsFile {
-  int64_t schema_version = 0;
+  int64_t schema_version = 0;   // as stored in the file
   ResultsMetadata metadata;     // every text attribute of the root group
   std::vector<RunRecord> runs;  // in the order they were written
 };

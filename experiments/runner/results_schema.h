@@ -7,7 +7,10 @@
 
 namespace stepwise::runner::schema {
 
-inline constexpr int64_t kResultsSchemaVersion = 1;
+// Version 2 added ttft_s (per example) and ttft_mean_s, ttft_p90_s (per run). The reader also reads
+// version 1 files, whose ttft figures read as 0.
+inline constexpr int64_t kResultsSchemaVersion = 2;
+inline constexpr int64_t kOldestReadableSchemaVersion = 1;
 
 // Root attribute holding kResultsSchemaVersion (integer); every other root attribute is metadata text.
 inline constexpr char kSchemaVersion[] = "schema_version";
@@ -29,6 +32,8 @@ inline constexpr char kAccuracy[] = "accuracy";
 inline constexpr char kMeanNfe[] = "mean_nfe";
 inline constexpr char kTokensPerSecond[] = "tokens_per_s";
 inline constexpr char kWallSeconds[] = "wall_s";  // run total (sum of the examples' shares)
+inline constexpr char kTtftMean[] = "ttft_mean_s";  // mean of the examples' ttft_s
+inline constexpr char kTtftP90[] = "ttft_p90_s";    // 90th percentile (nearest rank) of ttft_s
 
 // Per-example datasets of a run group, all of length n.
 inline constexpr char kIndex[] = "index";                        // int64
@@ -37,6 +42,7 @@ inline constexpr char kForwardCalls[] = "forward_calls";         // int64, NFE
 inline constexpr char kGeneratedTokens[] = "generated_tokens";  // int64
 inline constexpr char kExampleWall[] = "wall_s";                 // float64
 inline constexpr char kFirstToken[] = "first_token_s";           // float64
+inline constexpr char kTtft[] = "ttft_s";                        // float64 (schema 2; absent in 1)
 inline constexpr char kPrediction[] = "prediction";              // UTF-8 strings
 inline constexpr char kReference[] = "reference";
 inline constexpr char kPrompt[] = "prompt";

@@ -13,7 +13,8 @@ namespace stepwise::runner {
 namespace {
 
 constexpr std::array<const char*, 6> kLeadingColumns = {"run_id", "name", "decoder_type", "model", "task", "metric"};
-constexpr std::array<const char*, 5> kTrailingColumns = {"n", "accuracy", "mean_nfe", "tokens_per_s", "wall_s"};
+constexpr std::array<const char*, 7> kTrailingColumns = {"n",      "accuracy",    "mean_nfe",  "tokens_per_s",
+                                                         "wall_s", "ttft_mean_s", "ttft_p90_s"};
 
 // Shortest text that reads back as the same double.
 std::string number_text(double value) {
@@ -76,6 +77,9 @@ std::string format_summary_csv(const std::vector<RunRecord>& runs) {
     cells.push_back(number_text(run.mean_forward_calls()));
     cells.push_back(number_text(run.tokens_per_second()));
     cells.push_back(number_text(run.total_wall_s()));
+    const LatencySummary ttft = run.ttft_summary();
+    cells.push_back(number_text(ttft.mean_s));
+    cells.push_back(number_text(ttft.p90_s));
     append_row(out, cells);
   }
   return out;
@@ -98,6 +102,7 @@ std::string format_predictions_jsonl(const std::vector<RunRecord>& runs) {
       line["correct"] = example.correct;
       line["nfe"] = example.forward_calls;
       line["wall_s"] = example.wall_s;
+      line["ttft_s"] = example.ttft_s;
       out += line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
       out += '\n';
     }

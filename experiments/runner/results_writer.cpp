@@ -18,7 +18,7 @@ namespace {
 struct SummaryColumns {
   std::vector<std::string> run_id, name, decoder_type, model, task, metric;
   std::vector<int64_t> count;
-  std::vector<double> accuracy, mean_nfe, tokens_per_s, wall_s;
+  std::vector<double> accuracy, mean_nfe, tokens_per_s, wall_s, ttft_mean_s, ttft_p90_s;
   std::map<std::string, std::vector<std::string>> settings;  // "" where a run lacks the key
 
   void add(const RunRecord& run) {
@@ -34,6 +34,9 @@ struct SummaryColumns {
     mean_nfe.push_back(run.mean_forward_calls());
     tokens_per_s.push_back(run.tokens_per_second());
     wall_s.push_back(run.total_wall_s());
+    const LatencySummary ttft = run.ttft_summary();
+    ttft_mean_s.push_back(ttft.mean_s);
+    ttft_p90_s.push_back(ttft.p90_s);
     for (const auto& [key, value] : run.settings) {
       auto& column = settings[key];
       column.resize(row, "");
@@ -47,7 +50,7 @@ void write_examples(const h5::Location& group, const std::vector<ExampleRecord>&
   namespace s = schema;
   std::vector<int64_t> index, forward_calls, generated_tokens, commit_step, offsets{0};
   std::vector<uint8_t> correct;
-  std::vector<double> wall_s, first_token_s;
+  std::vector<double> wall_s, first_token_s, ttft_s;
   std::vector<std::string> prediction, reference, prompt;
   bool has_traces = false;
   for (const auto& example : examples) {
@@ -57,6 +60,7 @@ void write_examples(const h5::Location& group, const std::vector<ExampleRecord>&
     generated_tokens.push_back(example.generated_tokens);
     wall_s.push_back(example.wall_s);
     first_token_s.push_back(example.first_token_s);
+    ttft_s.push_back(example.ttft_s);
     prediction.push_back(example.prediction);
     reference.push_back(example.reference);
     prompt.push_back(example.prompt);
@@ -70,6 +74,7 @@ void write_examples(const h5::Location& group, const std::vector<ExampleRecord>&
   h5::write_dataset(group, s::kGeneratedTokens, generated_tokens);
   h5::write_dataset(group, s::kExampleWall, wall_s);
   h5::write_dataset(group, s::kFirstToken, first_token_s);
+  h5::write_dataset(group, s::kTtft, ttft_s);
   h5::write_dataset(group, s::kPrediction, prediction);
   h5::write_dataset(group, s::kReference, reference);
   h5::write_dataset(group, s::kPrompt, prompt);
@@ -94,6 +99,8 @@ void write_summary(const h5::Location& root, const SummaryColumns& columns) {
   h5::write_dataset(at, s::kMeanNfe, columns.mean_nfe);
   h5::write_dataset(at, s::kTokensPerSecond, columns.tokens_per_s);
   h5::write_dataset(at, s::kWallSeconds, columns.wall_s);
+  h5::write_dataset(at, s::kTtftMean, columns.ttft_mean_s);
+  h5::write_dataset(at, s::kTtftP90, columns.ttft_p90_s);
   h5::Handle settings = h5::create_group(at, s::kSettingsGroup);
   const h5::Location settings_at{root.file, settings.get(), at.child(s::kSettingsGroup)};
   for (const auto& [key, column] : columns.settings) h5::write_dataset(settings_at, key, column);
@@ -155,6 +162,9 @@ void ResultsWriter::add_run(const RunRecord& run) {
   h5::write_attribute(at, s::kMeanNfe, run.mean_forward_calls());
   h5::write_attribute(at, s::kTokensPerSecond, run.tokens_per_second());
   h5::write_attribute(at, s::kWallSeconds, run.total_wall_s());
+  const LatencySummary ttft = run.ttft_summary();
+  h5::write_attribute(at, s::kTtftMean, ttft.mean_s);
+  h5::write_attribute(at, s::kTtftP90, ttft.p90_s);
   h5::Handle settings = h5::create_group(at, s::kSettingsGroup);
   const h5::Location settings_at{state.path, settings.get(), at.child(s::kSettingsGroup)};
   for (const auto& [key, value] : run.settings) h5::write_attribute(settings_at, key, value);

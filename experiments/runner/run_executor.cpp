@@ -1,10 +1,15 @@
 // Batch decoding of one run with journaling and progress.
 #include "experiments/runner/run_executor.h"
 
+#include <c10/util/Exception.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "core/progress.h"
+#include "core/timing.h"
+#include "decoders/request_order.h"
 #include "experiments/tasks/scoring.h"
 #include "models/training/stop_signal.h"
 
@@ -21,15 +26,18 @@ uint64_t example_seed(uint64_t run_seed, int64_t index) {
 bool execute_run(const RunSpec& run, Decoder& decoder, const RunContext& context, RunJournal& journal,
                  const std::string& progress_label) {
   const auto& records = context.data.evaluation;
-  const int64_t total = static_cast<int64_t>(records.size());
-  std::vector<int64_t> pending;
-  for (int64_t i = 0; i < total; ++i)
-    if (!journal.contains(i)) pending.push_back(i);
+  const size_t total = records.size();
+  std::vector<std::vector<int64_t>> prompt_ids;  // per example, what the decoder is given
+  prompt_ids.reserve(total);
+  for (const auto& prompt : context.prompts.prompts()) prompt_ids.push_back(prompt.ids);
+  std::vector<size_t> pending;  // examples still to decode, in arrival (index) order
+  for (size_t i = 0; i < total; ++i)
+    if (!journal.contains(static_cast<int64_t>(i))) pending.push_back(i);
 
   int64_t correct = 0;
   for (const auto& example : journal.examples()) correct += example.correct ? 1 : 0;
-  int64_t done = total - static_cast<int64_t>(pending.size());
-  ProgressBar progress(progress_label, total);
+  int64_t done = static_cast<int64_t>(total - pending.size());
+  ProgressBar progress(progress_label, static_cast<int64_t>(total));
   auto status = [&] {
     char text[64];
     std::snprintf(text, sizeof text, "acc %.1f%%", done > 0 ? 100.0 * correct / done : 0.0);
@@ -39,40 +47,48 @@ bool execute_run(const RunSpec& run, Decoder& decoder, const RunContext& context
 
   const int64_t gen_length = run.decoder.gen_length.value_or(context.prompts.gen_length());
   // Speculative decoding verifies one sequence at a time.
-  const int64_t batch_size = run.decoder.type == "speculative" ? 1 : context.spec.batch_size;
-  for (size_t start = 0; start < pending.size(); start += static_cast<size_t>(batch_size)) {
+  const size_t batch_size = run.decoder.type == "speculative" ? 1 : static_cast<size_t>(context.spec.batch_size);
+  // Every pending example is taken as arriving when this execution starts; times to first token count from here.
+  const Stopwatch since_arrival;
+  while (!pending.empty()) {
     if (training::stop_requested()) return false;
-    const size_t end = std::min(pending.size(), start + static_cast<size_t>(batch_size));
+    const std::vector<size_t> batch = next_batch(run.decoder.request_order, decoder, prompt_ids, pending, batch_size);
+    TORCH_INTERNAL_ASSERT(!batch.empty(), "next_batch chose nothing from ", pending.size(), " pending examples");
     DecodeRequest request;
     request.max_new_tokens = gen_length;
     request.record_trace = context.spec.record_traces;
-    for (size_t k = start; k < end; ++k) {
-      request.prompts.push_back(context.prompts.prompts()[static_cast<size_t>(pending[k])].ids);
-      request.seeds.push_back(example_seed(run.seed, pending[k]));
+    for (size_t index : batch) {
+      request.prompts.push_back(prompt_ids[index]);
+      request.seeds.push_back(example_seed(run.seed, static_cast<int64_t>(index)));
     }
+    const double batch_start_s = since_arrival.seconds();
     DecodeResult result = decoder.decode(request);
-    const double rows = static_cast<double>(end - start);
+    const double rows = static_cast<double>(batch.size());
     std::vector<ExampleRecord> finished;
-    for (size_t k = start; k < end; ++k) {
-      const size_t row = k - start;
-      const int64_t index = pending[k];
-      const auto& record = records[static_cast<size_t>(index)];
+    for (size_t row = 0; row < batch.size(); ++row) {
+      const size_t index = batch[row];
+      const auto& record = records[index];
       ExampleRecord example;
-      example.index = index;
-      example.prompt = context.prompts.prompts()[static_cast<size_t>(index)].text;
+      example.index = static_cast<int64_t>(index);
+      example.prompt = context.prompts.prompts()[index].text;
       example.reference = record.output;
-      example.prediction = context.prompts.prediction(static_cast<size_t>(index), result.tokens[row]);
+      example.prediction = context.prompts.prediction(index, result.tokens[row]);
       example.correct = tasks::score_prediction(context.spec.task.metric, record, example.prediction);
       // Batch costs are shared equally by the batch's rows; NFE is per decode call, which every row saw.
       example.forward_calls = result.stats.forward_calls;
       example.generated_tokens = static_cast<int64_t>(result.tokens[row].size());
       example.wall_s = result.stats.wall_s / rows;
       example.first_token_s = result.stats.first_token_s;
+      example.ttft_s = batch_start_s + result.stats.first_token_s;
       if (context.spec.record_traces && row < result.commit_step.size()) example.commit_step = result.commit_step[row];
       correct += example.correct ? 1 : 0;
       finished.push_back(std::move(example));
     }
     journal.append(finished);
+    // The rest stays in arrival order.
+    const std::set<size_t> chosen(batch.begin(), batch.end());
+    pending.erase(std::remove_if(pending.begin(), pending.end(), [&](size_t index) { return chosen.count(index) > 0; }),
+                  pending.end());
     done += static_cast<int64_t>(finished.size());
     progress.update(done, status());
   }

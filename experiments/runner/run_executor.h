@@ -1,6 +1,7 @@
 // Executes one run of the grid: decodes every evaluation example not yet in the run's journal, in
-// batches, scores each prediction, and journals the finished examples batch by batch, so an
-// interrupted run resumes where it stopped. Shows progress with ETA and the accuracy so far.
+// batches chosen by the decoder's request order (decoders/request_order.h), scores each prediction,
+// and journals the finished examples batch by batch, so an interrupted run resumes where it stopped.
+// Records each example's time to first token. Shows progress with ETA and the accuracy so far.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
 // `run_experiment SPEC.yaml`: the researcher's entry point. Validates the whole spec and its sweep
 // grid before any work, gets the models (loading or training them), runs every point of the grid
-// with journaling (an interrupted experiment resumes where it stopped), writes the results files
-// after every finished run and prints a summary table at the end.
+// with journaling (an interrupted experiment resumes where it stopped), sharing one prefix store
+// between runs when the spec has a prefix_cache, writes the results files after every finished run
+// and prints a summary table at the end.
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -18,6 +21,7 @@
 #include "experiments/runner/decoder_factory.h"
 #include "experiments/runner/experiment_spec.h"
 #include "experiments/runner/model_provider.h"
+#include "experiments/runner/prefix_cache.h"
 #include "experiments/runner/results_metadata.h"
 #include "experiments/runner/results_writer.h"
 #include "experiments/runner/run_executor.h"
@@ -67,6 +71,7 @@ void print_dry_run(const ExperimentSpec& spec, const std::vector<RunSpec>& runs,
     std::cout << "  " << run.run_id << "  " << run.label() << "  seed=" << run.seed
               << (finished ? "  (journal exists)" : "") << "\n";
   }
+  std::cout << describe_prefix_cache(spec.prefix_cache) << "\n";
   std::cout << "results: " << results_paths(spec.output_dir).hdf5 << "\n";
 }
 
@@ -95,6 +100,9 @@ int run(const std::vector<std::string>& args) {
     print_dry_run(spec, runs, data, provider);
     return 0;
   }
+  // Opened before anything is written or trained, so an unusable disk path fails first.
+  std::optional<ExperimentPrefixCache> prefix_cache;
+  if (spec.prefix_cache) prefix_cache.emplace(*spec.prefix_cache, spec.file);
   claim_output_directory(spec);
   std::cerr << "experiment " << spec.name << ": " << runs.size() << " runs on " << data.evaluation.size()
             << " examples of " << spec.task.label() << ", " << threads << " threads\n";
@@ -110,14 +118,16 @@ int run(const std::vector<std::string>& args) {
                        run_spec.run_id);
     if (!journal.complete()) {
       const std::string& model_name = run_spec.decoder.model;
-      provider.get(model_name);
+      const std::shared_ptr<const Transformer> model = provider.get(model_name);
       if (const auto* speculative = std::get_if<SpeculativeSettings>(&run_spec.decoder.settings))
         if (speculative->draft_model) provider.get(*speculative->draft_model);
       if (!prompts.count(model_name)) {
         tokenizers[model_name] = provider.tokenizer(model_name);
         prompts[model_name] = std::make_unique<TaskPrompts>(spec.task, data, *tokenizers[model_name]);
       }
-      std::unique_ptr<Decoder> decoder = make_decoder(run_spec.decoder, provider.loaded());
+      std::shared_ptr<PrefixReuse> reuse;  // hashing the model's identity only when a decoder will use it
+      if (prefix_cache && uses_prefix_reuse(run_spec.decoder)) reuse = prefix_cache->reuse_for(model_name, *model);
+      std::unique_ptr<Decoder> decoder = make_decoder(run_spec.decoder, provider.loaded(), reuse);
       const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "] " +
                                 run_spec.label();
       RunContext context{spec, data, *prompts[model_name]};
@@ -137,6 +147,7 @@ int run(const std::vector<std::string>& args) {
   }
   const ResultsPaths paths = results_paths(spec.output_dir);
   std::cout << format_summary_table(finished);
+  if (prefix_cache) std::cout << prefix_cache->stats_line() << "\n";
   std::cout << "results: " << paths.hdf5 << "\n         " << paths.summary_csv << "\n         "
             << paths.predictions_jsonl << "\n";
   return 0;

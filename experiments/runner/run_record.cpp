@@ -1,6 +1,8 @@
 // Summary figures of a run.
 #include "experiments/runner/run_record.h"
 
+#include <utility>
+
 namespace stepwise::runner {
 
 double RunRecord::accuracy() const {
@@ -28,6 +30,13 @@ double RunRecord::tokens_per_second() const {
   for (const auto& example : examples) tokens += static_cast<double>(example.generated_tokens);
   const double wall = total_wall_s();
   return wall > 0.0 ? tokens / wall : 0.0;
+}
+
+LatencySummary RunRecord::ttft_summary() const {
+  std::vector<double> seconds;
+  seconds.reserve(examples.size());
+  for (const auto& example : examples) seconds.push_back(example.ttft_s);
+  return summarize_latencies(std::move(seconds));
 }
 
 }  // namespace stepwise::runner

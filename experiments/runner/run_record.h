@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/latency_summary.h"
+
 namespace stepwise::runner {
 
 struct ExampleRecord {
@@ -19,7 +21,12 @@ struct ExampleRecord {
   int64_t forward_calls = 0;         // NFE
   int64_t generated_tokens = 0;
   double wall_s = 0.0;               // share of the batch's wall time (batch wall / batch size)
-  double first_token_s = 0.0;
+  double first_token_s = 0.0;        // the decode call's own time to its first token
+  // Time to first token as a request sees it: seconds from the start of the run's execution (every
+  // pending example is taken as arriving then) until its batch's first token was known, so it includes
+  // the batches decoded before it. Examples finished by an earlier, interrupted execution keep the value
+  // measured then; 0 in files written before this field existed.
+  double ttft_s = 0.0;
   std::vector<int64_t> commit_step;  // per generated position; empty unless traces are recorded
 };
 
@@ -38,6 +45,7 @@ struct RunRecord {
   double mean_forward_calls() const;
   double total_wall_s() const;
   double tokens_per_second() const;
+  LatencySummary ttft_summary() const;  // mean and p90 of the examples' ttft_s
 };
 
 }  // namespace stepwise::runner

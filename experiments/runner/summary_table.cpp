@@ -12,6 +12,7 @@ constexpr int kAccuracyWidth = 9;
 constexpr int kNfeWidth = 9;
 constexpr int kTokensWidth = 10;
 constexpr int kWallWidth = 9;
+constexpr int kTtftWidth = 11;
 
 bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
@@ -53,21 +54,32 @@ std::string format_wall(double seconds) {
   return buffer;
 }
 
+// Times to first token: milliseconds below a second, else as wall times.
+std::string format_latency(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (seconds >= 1.0) return format_wall(seconds);
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1fms", 1000.0 * seconds);
+  return buffer;
+}
+
 }  // namespace
 
 std::string format_summary_table(const std::vector<RunRecord>& runs) {
   size_t name_width = 4;  // "name"
   for (const auto& run : runs) name_width = std::max(name_width, display_width(fit_name(run.name)));
-  char buffer[128];
-  std::snprintf(buffer, sizeof buffer, "  %*s%*s%*s%*s\n", kAccuracyWidth, "accuracy", kNfeWidth, "NFE", kTokensWidth,
-                "tokens/s", kWallWidth, "wall");
+  char buffer[160];
+  std::snprintf(buffer, sizeof buffer, "  %*s%*s%*s%*s%*s%*s\n", kAccuracyWidth, "accuracy", kNfeWidth, "NFE",
+                kTokensWidth, "tokens/s", kWallWidth, "wall", kTtftWidth, "TTFT mean", kTtftWidth, "TTFT p90");
   std::string out = pad_right("name", name_width) + buffer;
   for (const auto& run : runs) {
     char accuracy[32];
     std::snprintf(accuracy, sizeof accuracy, "%.1f%%", 100.0 * run.accuracy());
-    std::snprintf(buffer, sizeof buffer, "  %*s%*.1f%*.1f%*s\n", kAccuracyWidth, accuracy, kNfeWidth,
+    const LatencySummary ttft = run.ttft_summary();
+    std::snprintf(buffer, sizeof buffer, "  %*s%*.1f%*.1f%*s%*s%*s\n", kAccuracyWidth, accuracy, kNfeWidth,
                   run.mean_forward_calls(), kTokensWidth, run.tokens_per_second(), kWallWidth,
-                  format_wall(run.total_wall_s()).c_str());
+                  format_wall(run.total_wall_s()).c_str(), kTtftWidth, format_latency(ttft.mean_s).c_str(), kTtftWidth,
+                  format_latency(ttft.p90_s).c_str());
     out += pad_right(fit_name(run.name), name_width) + buffer;
   }
   return out;

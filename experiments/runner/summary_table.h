@@ -1,5 +1,6 @@
 // The table the runner prints at the end of an experiment: one row per run with fixed-width columns
-// name, accuracy, NFE (mean forward calls), tokens/s and wall time. Text only; printing is the caller's.
+// name, accuracy, NFE (mean forward calls), tokens/s, wall time and the mean and 90th percentile of the
+// time to first token (ms below a second). Text only; printing is the caller's.
 #pragma once
 
 #include <string>

@@ -77,8 +77,12 @@ std::string YamlReader::key_path(const std::string& key) const { return path_.em
 
 int YamlReader::line_of(const std::string& key) const {
   YAML::Node found = node_[key];
-  if (found.IsDefined()) return yaml_line(found);
-  return yaml_line(node_);
+  if (!found.IsDefined()) return yaml_line(node_);
+  // An empty value (`key:`) is marked where the next token starts: use the key's own line.
+  if (found.IsNull())
+    for (const auto& entry : node_)
+      if (entry.first.Scalar() == key) return yaml_line(entry.first);
+  return yaml_line(found);
 }
 
 void YamlReader::fail_at(const std::string& key, const std::string& message) const {
