@@ -24,6 +24,7 @@
 #include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/tasks/sudoku_generator.h"
+#include "experiments/training/plain_task_training.h"
 #include "models/checkpoint.h"
 #include "models/training/diffusion_init.h"
 #include "models/training/model_presets.h"
@@ -39,10 +40,10 @@ using tasks::TaskRecord;
 
 struct TaskData {
   tasks::TaskKind kind = tasks::TaskKind::kSudoku;
-  std::string label;               // e.g. "sudoku4x4-g10", "countdown3"
-  std::vector<TaskRecord> train;   // never containing a validation input
+  std::string label;              // e.g. "sudoku4x4-g10", "countdown3"
+  std::vector<TaskRecord> train;  // never containing a validation input
   std::vector<TaskRecord> validation;
-  std::vector<Metric> metrics;     // the first is shown during training
+  std::vector<Metric> metrics;  // the first is shown during training
 };
 
 std::vector<TaskRecord> generate(const ArgParser& parser, tasks::TaskKind kind, int64_t count, uint64_t seed) {
@@ -82,26 +83,12 @@ TaskData make_task_data(const ArgParser& parser) {
   return data;
 }
 
-std::vector<training::TrainingExample> encode(const std::vector<TaskRecord>& records) {
-  CharTokenizer chars;
-  std::vector<training::TrainingExample> examples;
-  for (const auto& record : records) {
-    tasks::PlainEncoding encoding = tasks::encode_plain(record, chars);
-    examples.push_back({std::move(encoding.source_ids), std::move(encoding.target_ids)});
-  }
-  return examples;
-}
-
 training::ObjectiveOptions objective_from(const ArgParser& parser) {
-  training::ObjectiveOptions objective;
-  objective.kind = training::parse_objective_kind(parser.get("objective"));
-  const std::string form = parser.get("diffusion-form");
-  check(form == "paper" || form == "llada", "--diffusion-form: expected paper or llada, got '", form, "'");
-  objective.diffusion = form == "llada" ? training::llada_diffusion_options() : training::paper_diffusion_options();
-  objective.diffusion.timesteps = parser.get_int("timesteps");
-  if (parser.given("weighting")) objective.diffusion.weighting = training::parse_loss_weighting(parser.get("weighting"));
-  objective.diffusion.shift_logits = !parser.get_switch("no-shift");
-  objective.diffusion.mask_token_id = CharTokenizer::kMask;
+  training::ObjectiveOptions objective = task_training::plain_objective(
+      training::parse_objective_kind(parser.get("objective")), parser.get("diffusion-form"),
+      parser.get_int("timesteps"), !parser.get_switch("no-shift"));
+  if (parser.given("weighting"))
+    objective.diffusion.weighting = training::parse_loss_weighting(parser.get("weighting"));
   return objective;
 }
 
@@ -116,7 +103,8 @@ std::shared_ptr<Transformer> initial_model(const ArgParser& parser, const traini
     check(loaded->config().vocab_size == CharTokenizer().vocab_size(), "--init-from ", *from, ": vocabulary of ",
           loaded->config().vocab_size, ", the character tokenizer has ", CharTokenizer().vocab_size());
     if (!diffusion) {
-      check(!loaded->config().bidirectional, "--init-from ", *from, " is a diffusion model; AR training needs a causal one");
+      check(!loaded->config().bidirectional, "--init-from ", *from,
+            " is a diffusion model; AR training needs a causal one");
       return loaded;
     }
     return training::diffusion_model_from(*loaded, conversion);
@@ -169,19 +157,10 @@ nlohmann::ordered_json evaluate(const Transformer& model, const DecoderChoice& c
   // Non-owning handle: `model` outlives the decoder, which lives only in this call.
   std::shared_ptr<const Transformer> handle(std::shared_ptr<const Transformer>{}, &model);
   std::unique_ptr<Decoder> decoder = choice.make(handle);
-  CharTokenizer chars;
-  std::vector<std::string> predictions;
   int64_t forward_calls = 0;
   Stopwatch clock;
-  for (size_t begin = 0; begin < records.size(); begin += static_cast<size_t>(batch_size)) {
-    DecodeRequest request;
-    request.max_new_tokens = gen_length;
-    for (size_t i = begin; i < std::min(records.size(), begin + static_cast<size_t>(batch_size)); ++i)
-      request.prompts.push_back(tasks::encode_plain_source(records[i].input, chars));
-    DecodeResult result = decoder->decode(request);
-    forward_calls += result.stats.forward_calls;
-    for (const auto& tokens : result.tokens) predictions.push_back(tasks::decode_plain(tokens, chars));
-  }
+  const std::vector<std::string> predictions =
+      task_training::decode_inputs(*decoder, records, gen_length, batch_size, &forward_calls);
   nlohmann::ordered_json out;
   out["decoder"] = choice.name;
   for (Metric metric : metrics)
@@ -226,7 +205,8 @@ int run_train(const Args& args) {
   parser.add_option("train-size", "N", "generated training problems", "20000");
   parser.add_option("val-size", "N", "held-out problems (validation and final evaluation)", "500");
   parser.add_option("data-seed", "S", "training data seed; validation uses S+1", "1234");
-  parser.add_option("diffusion-form", "FORM", "paper (t ~ U{0..T-1}, rate (t+1)/T) | llada (t ~ U(eps,1], 1/t)", "paper");
+  parser.add_option("diffusion-form", "FORM", "paper (t ~ U{0..T-1}, rate (t+1)/T) | llada (t ~ U(eps,1], 1/t)",
+                    "paper");
   parser.add_option("timesteps", "T", "T of the paper form", "20");
   parser.add_option("weighting", "W", "none | inverse-rate | linear (default: the form's own)");
   parser.add_switch("no-shift", "diffusion: read logits in place (LLaDA) instead of Dream's shift");
@@ -251,9 +231,9 @@ int run_train(const Args& args) {
   const std::string out_dir = parser.get("out");
 
   TaskData data = make_task_data(parser);
-  std::vector<training::TrainingExample> examples = encode(data.train);
-  const int64_t gen_length =
-      std::max(training::max_target_length(examples), training::max_target_length(encode(data.validation)));
+  std::vector<training::TrainingExample> examples = task_training::encode_examples(data.train);
+  const int64_t gen_length = std::max(training::max_target_length(examples),
+                                      training::max_target_length(task_training::encode_examples(data.validation)));
   // Diffusion canvases have a fixed length: targets are filled with [EOS] up to the longest one, so the
   // model learns to end the answer and fill the rest of the canvas.
   if (diffusion) examples = training::pad_targets(std::move(examples), gen_length, CharTokenizer::kEos);
@@ -287,21 +267,22 @@ int run_train(const Args& args) {
   std::vector<TaskRecord> subset(data.validation.begin(), data.validation.begin() + subset_size);
   const DecoderChoice validation_decoder = diffusion ? remasking(objective.diffusion.timesteps) : ar_greedy();
   if (parser.get_switch("teacher-forced")) {
-    std::vector<training::TrainingExample> held_out = encode(subset);
+    std::vector<training::TrainingExample> held_out = task_training::encode_examples(subset);
     if (diffusion) held_out = training::pad_targets(std::move(held_out), gen_length, CharTokenizer::kEos);
-    options.validate = training::make_teacher_forced_validation(std::move(held_out), objective, 64, CharTokenizer::kPad);
+    options.validate =
+        training::make_teacher_forced_validation(std::move(held_out), objective, 64, CharTokenizer::kPad);
   } else {
     options.validate = [&](const Transformer& trained, int64_t) {
       nlohmann::ordered_json scores = evaluate(trained, validation_decoder, subset, {data.metrics[0]}, gen_length, 64);
-      return training::ValidationMetrics{{tasks::metric_name(data.metrics[0]),
-                                          scores[tasks::metric_name(data.metrics[0])].get<double>()}};
+      return training::ValidationMetrics{
+          {tasks::metric_name(data.metrics[0]), scores[tasks::metric_name(data.metrics[0])].get<double>()}};
     };
   }
 
   std::cerr << "train " << data.label << " " << training::objective_kind_name(objective.kind) << ": "
             << data.train.size() << " training / " << data.validation.size() << " held-out problems, "
-            << model->parameter_count() << " parameters, " << training::training_precision_name(precision)
-            << ", " << threads << " threads\n";
+            << model->parameter_count() << " parameters, " << training::training_precision_name(precision) << ", "
+            << threads << " threads\n";
   const training::TrainingOutcome outcome = training::train_model(*model, examples, options);
   if (outcome.stopped_early) {
     std::cerr << "stopped at step " << outcome.steps_done << " of " << options.steps
@@ -339,10 +320,12 @@ int run_train(const Args& args) {
                          {"first_loss", outcome.losses.empty() ? 0.0 : outcome.losses.front()},
                          {"final_loss", outcome.losses.empty() ? 0.0 : outcome.losses.back()}};
   nlohmann::json validations = nlohmann::json::array();
-  for (const auto& record : outcome.validations) validations.push_back({{"step", record.step}, {"metrics", record.metrics}});
-  summary["validation"] = {{"decoder", parser.get_switch("teacher-forced") ? "teacher-forced" : validation_decoder.name},
-                           {"problems", subset_size},
-                           {"history", validations}};
+  for (const auto& record : outcome.validations)
+    validations.push_back({{"step", record.step}, {"metrics", record.metrics}});
+  summary["validation"] = {
+      {"decoder", parser.get_switch("teacher-forced") ? "teacher-forced" : validation_decoder.name},
+      {"problems", subset_size},
+      {"history", validations}};
 
   nlohmann::ordered_json evaluations = nlohmann::ordered_json::array();
   if (!parser.get_switch("no-eval")) {
@@ -350,8 +333,8 @@ int run_train(const Args& args) {
     if (!diffusion) {
       choices.push_back(ar_greedy());
     } else {
-      std::vector<int64_t> steps = parser.given("eval-steps") ? parser.get_int_list("eval-steps")
-                                                             : std::vector<int64_t>{4, 8, gen_length};
+      std::vector<int64_t> steps =
+          parser.given("eval-steps") ? parser.get_int_list("eval-steps") : std::vector<int64_t>{4, 8, gen_length};
       for (int64_t count : steps) {
         check(count > 0, "--eval-steps: step counts must be positive");
         choices.push_back(remasking(count));

@@ -13,6 +13,7 @@
 #include "decoders/diffusion/diffusion_decoder.h"
 #include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
+#include "experiments/training/plain_task_training.h"
 #include "models/checkpoint.h"
 #include "models/training/diffusion_init.h"
 #include "models/training/model_presets.h"
@@ -26,16 +27,6 @@ constexpr int64_t kValidationExamples = 64;
 std::vector<tasks::TaskRecord> generate(const TaskSpec& task, int64_t count, uint64_t seed) {
   if (task.kind == tasks::TaskKind::kSudoku) return tasks::generate_sudoku_records(task.sudoku, count, seed);
   return tasks::generate_countdown_records(task.countdown, count, seed);
-}
-
-std::vector<training::TrainingExample> encode(const std::vector<tasks::TaskRecord>& records) {
-  CharTokenizer chars;
-  std::vector<training::TrainingExample> examples;
-  for (const auto& record : records) {
-    tasks::PlainEncoding encoding = tasks::encode_plain(record, chars);
-    examples.push_back({encoding.source_ids, encoding.target_ids});
-  }
-  return examples;
 }
 
 TransformerConfig model_shape(const TrainingSpec& training) {
@@ -56,15 +47,8 @@ TransformerConfig model_shape(const TrainingSpec& training) {
 }
 
 training::ObjectiveOptions objective_of(const TrainingSpec& training) {
-  training::ObjectiveOptions objective;
-  if (training.objective == "ar") return objective;
-  objective.kind = training::ObjectiveKind::kDiffusion;
-  objective.diffusion =
-      training.diffusion_form == "llada" ? training::llada_diffusion_options() : training::paper_diffusion_options();
-  objective.diffusion.timesteps = training.timesteps;
-  objective.diffusion.mask_token_id = CharTokenizer::kMask;
-  objective.diffusion.shift_logits = true;
-  return objective;
+  return task_training::plain_objective(training::parse_objective_kind(training.objective), training.diffusion_form,
+                                        training.timesteps, /*shift_logits=*/true);
 }
 
 // Decodes the validation problems with the decoder the model is meant for and scores them.
@@ -82,13 +66,8 @@ training::ValidationHook real_decoder_validation(const TaskSpec& task, std::vect
     } else {
       decoder = std::make_unique<ArDecoder>(handle, ArConfig{});
     }
-    CharTokenizer chars;
-    DecodeRequest request;
-    request.max_new_tokens = gen_length;
-    for (const auto& record : records) request.prompts.push_back(tasks::encode_plain_source(record.input, chars));
-    DecodeResult result = decoder->decode(request);
-    std::vector<std::string> predictions;
-    for (const auto& tokens : result.tokens) predictions.push_back(tasks::decode_plain(tokens, chars));
+    const std::vector<std::string> predictions =
+        task_training::decode_inputs(*decoder, records, gen_length, static_cast<int64_t>(records.size()));
     tasks::ScoreSummary summary = tasks::score_predictions(task.metric, records, predictions);
     return training::ValidationMetrics{{tasks::metric_name(task.metric), summary.accuracy()}};
   };
@@ -111,10 +90,11 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
         .push_back(record);
   }
   check(!train_records.empty(), "train: every generated training problem is also an evaluation problem");
-  std::vector<training::TrainingExample> examples = encode(train_records);
+  std::vector<training::TrainingExample> examples = task_training::encode_examples(train_records);
   const bool diffusion = training.objective == "diffusion";
-  const int64_t target_length = std::max(training::max_target_length(examples),
-                                         training::max_target_length(encode(validation_records)));
+  const int64_t target_length =
+      std::max(training::max_target_length(examples),
+               training::max_target_length(task_training::encode_examples(validation_records)));
   // Diffusion canvases have a fixed length: targets are filled with [EOS] to the longest one, so the
   // model learns to end the answer and fill the rest of the canvas.
   if (diffusion) examples = training::pad_targets(std::move(examples), target_length, CharTokenizer::kEos);
@@ -148,9 +128,10 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
   options.save_every = training.checkpoint_every;
   options.validate_every = std::max<int64_t>(training.steps / 4, 1);
   options.validate = real_decoder_validation(task, validation_records, diffusion, target_length);
-  options.run_identity = nlohmann::json{{"task", task.label()}, {"data_seed", training.data_seed},
-                                        {"train_examples", training.train_examples}}
-                             .dump();
+  options.run_identity =
+      nlohmann::json{
+          {"task", task.label()}, {"data_seed", training.data_seed}, {"train_examples", training.train_examples}}
+          .dump();
   training::TrainingOutcome outcome = training::train_model(*model, examples, options);
 
   TrainedModel trained;

@@ -1,0 +1,31 @@
+// What training on the synthetic tasks needs in both places that do it (`stepwise train` and the
+// runner's `train:` blocks): task records as plain-format training examples over the character
+// vocabulary, the training objective in that vocabulary, and decoding task inputs with a real decoder
+// for validation and evaluation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "decoders/decoder.h"
+#include "experiments/tasks/task_record.h"
+#include "models/training/objective_options.h"
+#include "models/training/training_batch.h"
+
+namespace stepwise::task_training {
+
+// "source [SEP]" -> "target [EOS]" pairs, one per record.
+std::vector<training::TrainingExample> encode_examples(const std::vector<tasks::TaskRecord>& records);
+
+// The objective for `kind`; for diffusion the `form` ("paper" | "llada") defaults with `timesteps`,
+// the character vocabulary's mask token and Dream's logit shift when `shift_logits`.
+training::ObjectiveOptions plain_objective(training::ObjectiveKind kind, const std::string& form, int64_t timesteps,
+                                           bool shift_logits);
+
+// Decodes every record's input (plain format) with `decoder`, `batch_size` at a time, generating
+// `gen_length` tokens; returns the decoded texts in record order and adds the NFE to `forward_calls`.
+std::vector<std::string> decode_inputs(Decoder& decoder, const std::vector<tasks::TaskRecord>& records,
+                                       int64_t gen_length, int64_t batch_size, int64_t* forward_calls = nullptr);
+
+}  // namespace stepwise::task_training
