@@ -28,6 +28,7 @@
 #include "core/sampling.h"
 #include "core/timing.h"
 #include "decoders/draft_source.h"
+#include "decoders/prefix_reuse.h"
 #include "decoders/speculative_verify.h"
 #include "decoders/stop_tokens.h"
 #include "models/transformer.h"
@@ -47,8 +48,8 @@ std::pair<torch::Tensor, torch::Tensor> slice_input(const std::vector<int64_t>& 
 }  // namespace
 
 SpeculativeDecoder::SpeculativeDecoder(std::shared_ptr<const Transformer> target, DraftSpec draft,
-                                       SpeculativeConfig config)
-    : target_(std::move(target)), config_(std::move(config)) {
+                                       SpeculativeConfig config, std::shared_ptr<PrefixReuse> reuse)
+    : target_(std::move(target)), config_(std::move(config)), reuse_(std::move(reuse)) {
   check(target_ != nullptr, "speculative decoding: the target model is missing");
   check(config_.draft_length >= 1, "speculative decoding: draft length must be >= 1, got ", config_.draft_length);
   draft_ = make_draft_source(draft);
@@ -60,6 +61,11 @@ SpeculativeDecoder::SpeculativeDecoder(std::shared_ptr<const Transformer> target
 }
 
 SpeculativeDecoder::~SpeculativeDecoder() = default;
+
+int64_t SpeculativeDecoder::prefill_tokens(const std::vector<int64_t>& prompt) const {
+  const int64_t length = static_cast<int64_t>(prompt.size());
+  return reuse_ ? length - reuse_->cached_prefix_tokens(prompt) : length;
+}
 
 std::string SpeculativeDecoder::describe() const {
   std::string text = config_.sampling.greedy()
@@ -103,8 +109,15 @@ DecodeResult SpeculativeDecoder::decode(const DecodeRequest& request) {
     prefill_options.cache = &cache;
     prefill_options.last_position_only = true;
     Stopwatch watch;
-    auto [prompt_tokens, prompt_positions] = slice_input(context, 0, target_->device());
+    // With reuse, slots [0, reused) come from the store and only the rest of the prompt is fed.
+    const int64_t reused = reuse_ ? reuse_->load_prefixes({context}, prompt_length, cache)[0] : 0;
+    prefill_options.cache_write_start = reused;
+    auto [prompt_tokens, prompt_positions] = slice_input(context, reused, target_->device());
     torch::Tensor logits = target_->forward(prompt_tokens, prompt_positions, prefill_options).select(1, 0);  // (1, V)
+    if (reuse_) {
+      reuse_->store_prefixes({context}, prompt_length, cache);
+      result.stats.details["reused_prompt_tokens"] = reused;
+    }
     const int64_t first = choose_tokens(logits, sampling, generator).item<int64_t>();
     target_s += watch.seconds();
     result.stats.forward_calls = 1;

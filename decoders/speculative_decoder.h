@@ -2,7 +2,9 @@
 // one forward against its KV cache, and a prefix is accepted (greedy: identical to target greedy AR;
 // sampled: lossless in distribution). Draft sources: a draft model sharing the target's vocabulary
 // (with its own KV cache) or prompt lookup (n-gram match in the context, no second model).
-// One prompt per request; the acceptance vocabulary is written down in speculative_verify.h.
+// One prompt per request; the acceptance vocabulary is written down in speculative_verify.h. With a
+// PrefixReuse the target's prefill skips stored prompt prefixes (prefix_reuse.h); the draft model
+// prefills in full.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@ namespace stepwise {
 
 class Transformer;
 class DraftSource;
+class PrefixReuse;
 
 // A second model proposes tokens (sampling from its own q with the same SamplingParams).
 struct DraftModel {
@@ -42,18 +45,22 @@ struct SpeculativeConfig {
 class SpeculativeDecoder : public Decoder {
  public:
   // Throws stepwise::Error when a draft model's vocabulary differs from the target's.
-  SpeculativeDecoder(std::shared_ptr<const Transformer> target, DraftSpec draft, SpeculativeConfig config);
+  // `reuse` (optional) must be bound to `target`.
+  SpeculativeDecoder(std::shared_ptr<const Transformer> target, DraftSpec draft, SpeculativeConfig config,
+                     std::shared_ptr<PrefixReuse> reuse = nullptr);
   ~SpeculativeDecoder() override;
 
   // Stats: forward_calls = target forwards (prefill + one verification per round); details hold the
   // acceptance counters (see speculative_decoder.cpp) and target / draft forward counts and seconds.
   DecodeResult decode(const DecodeRequest& request) override;
   std::string describe() const override;
+  int64_t prefill_tokens(const std::vector<int64_t>& prompt) const override;
 
  private:
   std::shared_ptr<const Transformer> target_;
   std::unique_ptr<DraftSource> draft_;
   SpeculativeConfig config_;
+  std::shared_ptr<PrefixReuse> reuse_;
 };
 
 }  // namespace stepwise

@@ -3,6 +3,9 @@
 // the prefix_cache block and the request_order decoder key (also swept) parse strictly.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <string>
+
 #include "core/error.h"
 #include "experiments/runner/experiment_spec.h"
 
@@ -249,6 +252,36 @@ TEST(ExperimentSpec, RequestOrderSweeps) {
       error_of(bad).find("decoders[0].request_order: expected one of fifo | shortest_prefill_first, got 'random'"),
       std::string::npos)
       << error_of(bad);
+}
+
+}  // namespace
+}  // namespace stepwise::runner
+
+namespace stepwise::runner {
+namespace {
+
+// Every experiment shipped in configs/ parses and expands (paths to data and checkpoints are only
+// opened when an experiment runs).
+TEST(ShippedConfigs, EveryConfigParsesAndExpands) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(STEPWISE_CONFIGS)) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    ExperimentSpec spec;
+    ASSERT_NO_THROW(spec = load_experiment_spec(entry.path().string()));
+    EXPECT_FALSE(spec.decoders.empty());
+    EXPECT_FALSE(expand_runs(spec).empty());
+    ++count;
+  }
+  EXPECT_GE(count, 10);
+}
+
+TEST(ShippedConfigs, PrefixCacheConfigSweepsTheRequestOrder) {
+  const ExperimentSpec spec = load_experiment_spec(std::string(STEPWISE_CONFIGS) + "/pretrained_qwen.yaml");
+  ASSERT_TRUE(spec.prefix_cache.has_value());
+  int orders = 0;
+  for (const RunSpec& run : expand_runs(spec)) orders += run.decoder.name == "greedy" ? 1 : 0;
+  EXPECT_EQ(orders, 2);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "decoders/diffusion/diffusion_decoder.h"
 #include "decoders/prefix_reuse.h"
 #include "decoders/request_order.h"
+#include "decoders/speculative_decoder.h"
 #include "models/checkpoint.h"
 #include "models/model_identity.h"
 #include "tests/fixture_utils.h"
@@ -291,6 +292,33 @@ INSTANTIATE_TEST_SUITE_P(Models, ArReuse,
                              if (c == '-') c = '_';
                            return name + (info.param.bfloat16 ? "_bf16" : "");
                          });
+
+TEST(SpeculativeReuse, TargetPrefillReusesAndGreedyOutputEqualsArGreedy) {
+  auto target = load_checkpoint(fixture_model("qwen2-tiny"));
+  auto draft = load_checkpoint(fixture_model("qwen3-tiny"));
+  const std::vector<int64_t> shared = random_tokens(40, 13);
+  ArConfig ar_config;
+  ar_config.stop_on_eos = false;
+  SpeculativeConfig config;
+  config.stop_on_eos = false;
+  config.draft_length = 3;
+  auto store = std::make_shared<PrefixStore>(PrefixStoreOptions{1 << 24, "", 8});
+  auto reuse = std::make_shared<PrefixReuse>(store, model_identity(*target), target->dtype());
+  SpeculativeDecoder with_model(target, DraftModel{draft}, config, reuse);
+  SpeculativeDecoder with_lookup(target, PromptLookup{}, config, reuse);
+  for (uint32_t i = 0; i < 3; ++i) {
+    const std::vector<int64_t> prompt = concat(shared, random_tokens(5 + i, 60 + i));
+    const DecodeResult expected = ArDecoder(target, ar_config).decode(DecodeRequest{{prompt}, 10, {}, false});
+    const DecodeResult by_model = with_model.decode(DecodeRequest{{prompt}, 10, {}, false});
+    const DecodeResult by_lookup = with_lookup.decode(DecodeRequest{{prompt}, 10, {}, false});
+    EXPECT_EQ(by_model.tokens[0], expected.tokens[0]) << "prompt " << i;
+    EXPECT_EQ(by_lookup.tokens[0], expected.tokens[0]) << "prompt " << i;
+    // The first decode of the first prompt stores the shared chunks; every later prefill reuses them.
+    EXPECT_EQ(by_model.stats.details["reused_prompt_tokens"], i == 0 ? 0 : 40);
+    EXPECT_EQ(by_lookup.stats.details["reused_prompt_tokens"], 40);
+  }
+  EXPECT_EQ(with_model.prefill_tokens(concat(shared, {5, 6})), 2);
+}
 
 struct DiffusionCase {
   const char* model;

@@ -28,6 +28,7 @@ Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 bool uses_prefix_reuse(const DecoderSpec& spec) {
   if (const auto* ar = std::get_if<ArConfig>(&spec.settings)) return ar->use_cache;
+  if (std::holds_alternative<SpeculativeSettings>(spec.settings)) return true;
   if (const auto* diffusion = std::get_if<DiffusionConfig>(&spec.settings))
     return diffusion->cache != CacheMode::kNone && !diffusion->cfg_scale;
   return false;
@@ -45,7 +46,7 @@ std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable&
           [&](const SpeculativeSettings& settings) -> std::unique_ptr<Decoder> {
             DraftSpec draft = settings.draft_model ? DraftSpec{DraftModel{model_named(models, *settings.draft_model)}}
                                                    : DraftSpec{*settings.prompt_lookup};
-            return std::make_unique<SpeculativeDecoder>(model, std::move(draft), settings.config);
+            return std::make_unique<SpeculativeDecoder>(model, std::move(draft), settings.config, reuse);
           },
           [&](const DiffusionConfig& config) -> std::unique_ptr<Decoder> {
             return std::make_unique<DiffusionDecoder>(model, config, reuse);

@@ -19,8 +19,9 @@ namespace stepwise::runner {
 
 using ModelTable = std::map<std::string, std::shared_ptr<const Transformer>>;
 
-// Whether a decoder of `spec` uses a prefix reuse: AR with use_cache, and diffusion with cache prefix |
-// dual and without guidance (decoders/prefix_reuse.h). Speculative and remasking decoders never do.
+// Whether a decoder of `spec` uses a prefix reuse: AR with use_cache, speculative (the target's prefill),
+// and diffusion with cache prefix | dual and without guidance (decoders/prefix_reuse.h). Remasking
+// decoders never do.
 bool uses_prefix_reuse(const DecoderSpec& spec);
 
 // `reuse` (optional) must be bound to spec.model; it is passed on only when uses_prefix_reuse(spec).
