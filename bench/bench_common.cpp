@@ -2,11 +2,13 @@
 #include "bench/bench_common.h"
 
 #include <sys/resource.h>
+#include <benchmark/benchmark.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "core/runtime.h"
@@ -113,6 +115,23 @@ double process_cpu_seconds() {
 int configure_bench_threads() {
   const char* env = std::getenv("STEPWISE_THREADS");
   return configure_threads(env != nullptr ? std::atoi(env) : 2);
+}
+
+int prepare_benchmark_process(char** argv) {
+  relaunch_with_quiet_thread_pools(argv);
+  return configure_bench_threads();
+}
+
+int run_registered_benchmarks(int argc, char** argv, int threads) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  auto env = [](const char* name) { return std::string(std::getenv(name) ? std::getenv(name) : ""); };
+  benchmark::AddCustomContext("torch_threads", std::to_string(threads));
+  benchmark::AddCustomContext("OMP_WAIT_POLICY", env("OMP_WAIT_POLICY"));
+  benchmark::AddCustomContext("OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS"));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 double forward_flops(const TransformerConfig& c, int64_t tokens, int64_t keys, int64_t logit_rows) {

@@ -59,6 +59,13 @@ double process_cpu_seconds();
 // torch intra-op threads for the benchmarks: $STEPWISE_THREADS, else 2. Returns the count.
 int configure_bench_threads();
 
+// First thing in a benchmark's main(): quiet thread pools (re-executes the process once) and explicit
+// torch threads ($STEPWISE_THREADS, else 2). Returns the thread count.
+int prepare_benchmark_process(char** argv);
+// The rest of main() once benchmarks are registered: parses the Google Benchmark flags (exit 1 on an
+// unknown one), records the thread settings in the JSON context and runs the selected benchmarks.
+int run_registered_benchmarks(int argc, char** argv, int threads);
+
 // Wall and process CPU seconds (all threads) of one piece of work.
 struct Timing {
   double wall_s = 0.0;

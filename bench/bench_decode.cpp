@@ -281,17 +281,8 @@ void register_all(ModelPool& pool) {
 }  // namespace stepwise::bench
 
 int main(int argc, char** argv) {
-  stepwise::relaunch_with_quiet_thread_pools(argv);
-  const int threads = stepwise::bench::configure_bench_threads();
+  const int threads = stepwise::bench::prepare_benchmark_process(argv);
   stepwise::bench::ModelPool pool;
   stepwise::bench::register_all(pool);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("torch_threads", std::to_string(threads));
-  benchmark::AddCustomContext("OMP_WAIT_POLICY", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "");
-  benchmark::AddCustomContext("OPENBLAS_NUM_THREADS",
-                              std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS") : "");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return stepwise::bench::run_registered_benchmarks(argc, argv, threads);
 }

@@ -181,12 +181,6 @@ BENCHMARK(BM_FastDllm)
 }  // namespace stepwise
 
 int main(int argc, char** argv) {
-  stepwise::relaunch_with_quiet_thread_pools(argv);
-  const int threads = stepwise::bench::configure_bench_threads();  // $STEPWISE_THREADS, else 2
-  std::fprintf(stderr, "bench_diffusion: %d torch threads\n", threads);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  const int threads = stepwise::bench::prepare_benchmark_process(argv);
+  return stepwise::bench::run_registered_benchmarks(argc, argv, threads);
 }

@@ -214,11 +214,6 @@ BENCHMARK(BM_FewShot)
 }  // namespace stepwise
 
 int main(int argc, char** argv) {
-  stepwise::relaunch_with_quiet_thread_pools(argv);
-  const int threads = stepwise::bench::configure_bench_threads();
-  benchmark::Initialize(&argc, argv);
-  benchmark::AddCustomContext("torch_threads", std::to_string(threads));
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  const int threads = stepwise::bench::prepare_benchmark_process(argv);
+  return stepwise::bench::run_registered_benchmarks(argc, argv, threads);
 }
