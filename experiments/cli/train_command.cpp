@@ -265,7 +265,9 @@ int run_train(const Args& args) {
 
   const int64_t subset_size = std::min<int64_t>(parser.get_int("validation-subset"), data.validation.size());
   std::vector<TaskRecord> subset(data.validation.begin(), data.validation.begin() + subset_size);
-  const DecoderChoice validation_decoder = diffusion ? remasking(objective.diffusion.timesteps) : ar_greedy();
+  // Dream's entropy ordering with one step per generated token: the remasking decoder, which re-predicts
+  // every position each step, can stay at 0 % while the model already solves problems this way.
+  const DecoderChoice validation_decoder = diffusion ? dream_entropy(gen_length) : ar_greedy();
   if (parser.get_switch("teacher-forced")) {
     std::vector<training::TrainingExample> held_out = task_training::encode_examples(subset);
     if (diffusion) held_out = training::pad_targets(std::move(held_out), gen_length, CharTokenizer::kEos);
