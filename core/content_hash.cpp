@@ -56,6 +56,15 @@ StreamingHash& StreamingHash::update(int64_t value) {
   return update(bytes, sizeof bytes);
 }
 
+StreamingHash& StreamingHash::update_tokens(const int64_t* values, size_t count) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return update(values, count * sizeof(int64_t));  // already little-endian in memory: one pass
+#else
+  for (size_t i = 0; i < count; ++i) update(values[i]);
+  return *this;
+#endif
+}
+
 StreamingHash& StreamingHash::update(const Hash128& value) {
   update(static_cast<int64_t>(value.high));
   return update(static_cast<int64_t>(value.low));
@@ -77,7 +86,7 @@ std::vector<Hash128> chained_chunk_keys(const Hash128& space, const std::vector<
   for (int64_t chunk = 0; chunk < count; ++chunk) {
     StreamingHash hash;
     hash.update(previous);
-    for (int64_t i = chunk * chunk_tokens; i < (chunk + 1) * chunk_tokens; ++i) hash.update(tokens[static_cast<size_t>(i)]);
+    hash.update_tokens(tokens.data() + chunk * chunk_tokens, static_cast<size_t>(chunk_tokens));
     previous = hash.digest();
     keys.push_back(previous);
   }

@@ -40,6 +40,8 @@ class StreamingHash {
   StreamingHash& update(const void* data, size_t size);
   StreamingHash& update(std::string_view text);  // length-prefixed, so fields cannot run together
   StreamingHash& update(int64_t value);
+  // `count` values as little-endian int64s, the same bytes as `count` calls of update(int64_t).
+  StreamingHash& update_tokens(const int64_t* values, size_t count);
   StreamingHash& update(const Hash128& value);
   Hash128 digest() const;
 

@@ -43,16 +43,6 @@ void KvCache::truncate(int64_t new_length) {
   length_ = new_length;
 }
 
-std::pair<torch::Tensor, torch::Tensor> KvCache::copy_prefix(int64_t n) const {
-  TORCH_INTERNAL_ASSERT(n >= 0 && n <= length_);
-  std::vector<torch::Tensor> ks, vs;
-  for (size_t layer = 0; layer < keys_.size(); ++layer) {
-    ks.push_back(keys_[layer].narrow(2, 0, n));
-    vs.push_back(values_[layer].narrow(2, 0, n));
-  }
-  return {torch::stack(ks), torch::stack(vs)};
-}
-
 void KvCache::load_prefix(const torch::Tensor& keys, const torch::Tensor& values) {
   TORCH_INTERNAL_ASSERT(keys.dim() == 5 && keys.size(0) == num_layers() && keys.sizes() == values.sizes());
   const int64_t n = keys.size(3);

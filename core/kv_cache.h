@@ -32,8 +32,6 @@ class KvCache {
   void truncate(int64_t new_length);
   void clear() { length_ = 0; }
 
-  // Copies of the keys and values of slots [0, n) for every layer: (L, B, H_kv, n, D) each.
-  std::pair<torch::Tensor, torch::Tensor> copy_prefix(int64_t n) const;
   // Loads keys and values (L, B, H_kv, n, D) into slots [0, n) and sets length() to n.
   void load_prefix(const torch::Tensor& keys, const torch::Tensor& values);
 

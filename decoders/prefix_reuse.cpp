@@ -85,7 +85,7 @@ void PrefixReuse::store_prefixes(const std::vector<std::vector<int64_t>>& prompt
 Hash128 PrefixReuse::canvas_key(const std::vector<int64_t>& row_tokens) const {
   StreamingHash hash;
   hash.update(canvas_space_).update(static_cast<int64_t>(row_tokens.size()));
-  for (int64_t token : row_tokens) hash.update(token);
+  hash.update_tokens(row_tokens.data(), row_tokens.size());
   return hash.digest();
 }
 

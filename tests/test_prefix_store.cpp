@@ -70,6 +70,11 @@ TEST(ContentHash, ChainedKeysCoverEverythingBefore) {
   const Hash128 other = StreamingHash().update(std::string_view("other")).digest();
   EXPECT_NE(chained_chunk_keys(other, concat(shared, random_tokens(9, 2)), 8, 100)[0], a[0]);
   EXPECT_EQ(chained_chunk_keys(space, concat(shared, random_tokens(9, 2)), 8, 2).size(), 2u);
+  // Bulk token hashing is byte-for-byte the per-token form.
+  const std::vector<int64_t> tokens = random_tokens(13, 9);
+  StreamingHash one_by_one;
+  for (int64_t token : tokens) one_by_one.update(token);
+  EXPECT_EQ(StreamingHash().update_tokens(tokens.data(), tokens.size()).digest(), one_by_one.digest());
   // Hex round trip.
   EXPECT_EQ(Hash128::from_hex(a[2].hex()), a[2]);
   EXPECT_FALSE(Hash128::from_hex("xyz").has_value());

@@ -135,6 +135,7 @@ int run(const std::vector<std::string>& args) {
         if (!finished.empty()) write_results(spec.output_dir, finished, metadata);
         std::cerr << "interrupted: finished examples are kept in " << journal.path()
                   << "; run the same command again to resume\n";
+        if (prefix_cache) std::cerr << prefix_cache->stats_line() << "\n";
         return kExitInterrupted;
       }
     }
@@ -142,6 +143,7 @@ int run(const std::vector<std::string>& args) {
     write_results(spec.output_dir, finished, metadata);
     if (training::stop_requested()) {
       std::cerr << "interrupted after run " << run_spec.run_id << "; run the same command again to resume\n";
+      if (prefix_cache) std::cerr << prefix_cache->stats_line() << "\n";
       return kExitInterrupted;
     }
   }
