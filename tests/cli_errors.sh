@@ -62,5 +62,11 @@ mkdir -p "$scratch/kv"
 expect 0 "^entries: *0$" -- "$stepwise" cache stats --path "$scratch/kv" --verify
 expect 0 "removed 0 files" -- "$stepwise" cache clear --path "$scratch/kv"
 
+# tokenize --text-file must name a regular file.
+expect 2 "^error: --text-file: $scratch: is a directory" -- timeout 30 "$stepwise" tokenize --tokenizer "$scratch/none.json" --text-file "$scratch"
+mkfifo "$scratch/text-fifo"
+expect 2 "^error: --text-file: $scratch/text-fifo: not a regular file" -- \
+  timeout 30 "$stepwise" tokenize --tokenizer "$scratch/none.json" --text-file "$scratch/text-fifo"
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

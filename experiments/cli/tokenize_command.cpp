@@ -1,26 +1,26 @@
 // `stepwise tokenize`: encode text to ids or decode ids to text with a byte-level BPE tokenizer.json, printing
 // one JSON object on stdout ({"ids": [...]} or {"text": "..."}). No special tokens are added; added tokens
 // written in the text (e.g. <|im_start|>) become their ids.
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/bpe_tokenizer.h"
 #include "core/cli_args.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "experiments/cli/commands.h"
 
 namespace stepwise::cli {
 
 namespace {
 
+// The contents of --text-file, which must be a regular file (a directory or FIFO is an error, never read).
 std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  check(static_cast<bool>(in), "--text-file: cannot open '", path, "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  try {
+    return read_regular_file(path);
+  } catch (const Error& e) {
+    fail("--text-file: ", e.what());
+  }
 }
 
 }  // namespace
@@ -42,13 +42,15 @@ int run_tokenize(const Args& args) {
       (parser.given("text") ? 1 : 0) + (parser.given("text-file") ? 1 : 0) + (parser.given("decode") ? 1 : 0);
   check(modes == 1, "give exactly one of --text, --text-file, --decode (see --help)");
   check(!parser.get_switch("skip-special") || parser.given("decode"), "--skip-special only applies to --decode");
+  const std::string text = parser.given("text")        ? parser.get("text")
+                           : parser.given("text-file") ? read_text_file(parser.get("text-file"))
+                                                       : std::string();
   const BpeTokenizer tokenizer = BpeTokenizer::from_file(parser.get("tokenizer"));
 
   nlohmann::json out;
   if (parser.given("decode")) {
     out["text"] = tokenizer.decode(parser.get_int_list("decode"), parser.get_switch("skip-special"));
   } else {
-    const std::string text = parser.given("text") ? parser.get("text") : read_text_file(parser.get("text-file"));
     out["ids"] = tokenizer.encode(text);
   }
   std::cout << out.dump() << "\n";

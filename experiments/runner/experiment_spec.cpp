@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace stepwise::runner {
 namespace {
@@ -202,6 +203,7 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
 }
 
 ExperimentSpec load_experiment_spec(const std::string& file) {
+  require_regular_file(file);  // a directory or FIFO is refused by type, never read
   std::ifstream in(file);
   check(in.good(), file, ": cannot read the experiment file");
   std::stringstream text;

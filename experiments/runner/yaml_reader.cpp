@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace stepwise::runner {
 namespace {
@@ -46,6 +47,7 @@ YamlReader::YamlReader(YAML::Node node, std::string path, std::string file)
 }
 
 YamlReader YamlReader::load_file(const std::string& file) {
+  require_regular_file(file);  // a directory or FIFO is refused by type, never read
   std::ifstream in(file);
   check(in.good(), file, ": cannot read the experiment file");
   std::stringstream text;

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace stepwise::tasks {
 namespace {
@@ -16,6 +17,7 @@ bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r\n"
 
 // Calls `visit(object, line_number)` for every non-blank line, which must hold a JSON object.
 void for_each_json_line(const std::string& path, const std::function<void(const nlohmann::json&, size_t)>& visit) {
+  require_regular_file(path);  // a directory or FIFO is refused by type, never read
   std::ifstream in(path, std::ios::binary);
   check(in.good(), path, ": cannot open file for reading");
   std::string line;
