@@ -1,4 +1,7 @@
-// Safetensors reader (mmap + validated header) and atomic writer.
+// Safetensors reader (mmap + validated header) and atomic writer. The file must be a regular one (a FIFO
+// or directory is refused by type, never opened in a blocking way); header fields are type-checked, and
+// the tensors' byte ranges must tile the data section in order, without overlap, gap or trailing bytes,
+// as the format requires.
 #include "core/safetensors.h"
 
 #include <fcntl.h>
@@ -9,11 +12,11 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace stepwise {
 namespace {
@@ -24,6 +27,29 @@ int64_t element_size_of(const std::string& dtype) {
   if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
   if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
   return -1;
+}
+
+// The tensors' byte ranges tile the data section in order, as the format requires: no two overlap
+// (a tensor aliasing another's bytes), none leaves a gap, and together they cover it to its end.
+void check_tensor_layout(const std::string& path, const std::map<std::string, TensorInfo>& infos,
+                         uint64_t data_size) {
+  std::vector<std::pair<const std::string*, const TensorInfo*>> by_offset;
+  for (const auto& [name, info] : infos)
+    if (info.end > info.begin) by_offset.emplace_back(&name, &info);
+  std::stable_sort(by_offset.begin(), by_offset.end(),
+            [](const auto& a, const auto& b) { return a.second->begin < b.second->begin; });
+  uint64_t covered = 0;  // end of the previous range
+  const std::string* previous = nullptr;
+  for (const auto& [name, info] : by_offset) {
+    check(previous == nullptr || info->begin >= covered, path, ": tensor '", *name, "': bytes [", info->begin, ", ",
+          info->end, ") overlap tensor '", (previous ? *previous : std::string()), "' (which ends at ", covered, ")");
+    check(info->begin == covered, path, ": tensor '", *name, "' starts at byte ", info->begin,
+          " of the data section, leaving bytes [", covered, ", ", info->begin, ") unused");
+    covered = info->end;
+    previous = name;
+  }
+  check(covered == data_size, path, ": the tensors end at byte ", covered, " of a data section of ", data_size,
+        " bytes (trailing bytes belong to no tensor)");
 }
 
 }  // namespace
@@ -59,8 +85,7 @@ std::string safetensors_dtype_of(torch::ScalarType type) {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  check(fd_ >= 0, path, ": cannot open (", std::strerror(errno), ")");
+  fd_ = open_regular_file(path);  // a directory or FIFO is refused by type, never blocks
   struct stat st {};
   if (::fstat(fd_, &st) != 0) {
     ::close(fd_);
@@ -104,26 +129,35 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                 entry.contains("data_offsets"),
             where, ": header entry needs dtype, shape and data_offsets");
       TensorInfo info;
+      check(entry["dtype"].is_string(), where, ": 'dtype' must be a string, got ", entry["dtype"].dump());
       info.dtype = entry["dtype"].get<std::string>();
       const int64_t element_size = element_size_of(info.dtype);
       check(element_size > 0, where, ": unsupported dtype '", info.dtype, "'");
-      int64_t numel = 1;
+      check(entry["shape"].is_array(), where, ": 'shape' must be an array of integers, got ", entry["shape"].dump());
+      // The byte count is bounded by the data section, so a product past it is refused before it can overflow.
+      uint64_t bytes = static_cast<uint64_t>(element_size);
       for (const auto& dim : entry["shape"]) {
-        check(dim.is_number_integer() && dim.get<int64_t>() >= 0, where, ": bad shape entry");
-        info.shape.push_back(dim.get<int64_t>());
-        numel *= info.shape.back();
+        check(dim.is_number_unsigned(), where, ": bad shape entry ", dim.dump(), " (expected an integer >= 0)");
+        const uint64_t extent = dim.get<uint64_t>();
+        check(extent == 0 || bytes == 0 || bytes <= data_size / extent, where, ": shape ", entry["shape"].dump(),
+              " needs more bytes than the data section holds (", data_size, ")");
+        bytes *= extent;
+        info.shape.push_back(static_cast<int64_t>(extent));
       }
       const auto& offsets = entry["data_offsets"];
-      check(offsets.is_array() && offsets.size() == 2, where, ": data_offsets must be [begin, end]");
+      check(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
+                offsets[1].is_number_unsigned(),
+            where, ": data_offsets must be [begin, end] of non-negative integers, got ", offsets.dump());
       info.begin = offsets[0].get<uint64_t>();
       info.end = offsets[1].get<uint64_t>();
       check(info.begin <= info.end, where, ": data_offsets begin > end");
       check(info.end <= data_size, where, ": data ends at byte ", info.end, " but the data section holds only ",
             data_size, " bytes (truncated file?)");
-      check(info.end - info.begin == static_cast<uint64_t>(numel * element_size), where, ": byte range of ",
-            info.end - info.begin, " does not match shape and dtype (", numel * element_size, " bytes)");
+      check(info.end - info.begin == bytes, where, ": byte range of ", info.end - info.begin,
+            " does not match shape and dtype (", bytes, " bytes)");
       infos_.emplace(name, std::move(info));
     }
+    check_tensor_layout(path, infos_, data_size);
   } catch (...) {
     ::munmap(const_cast<uint8_t*>(mapped_), file_size_);
     ::close(fd_);
@@ -170,16 +204,21 @@ TensorStore::TensorStore(const std::string& directory) : directory_(directory) {
   if (fs::exists(index_path)) {
     nlohmann::json index;
     try {
-      std::ifstream in(index_path);
-      index = nlohmann::json::parse(in);
+      index = nlohmann::json::parse(read_regular_file(index_path.string()));
     } catch (const nlohmann::json::exception& e) {
       fail(index_path.string(), ": not valid JSON (", e.what(), ")");
     }
+    check(index.is_object(), index_path.string(), ": expected a JSON object");
     check(index.contains("weight_map") && index["weight_map"].is_object(), index_path.string(),
           ": missing object 'weight_map'");
     std::map<std::string, size_t> shard_index;
     for (const auto& [name, shard] : index["weight_map"].items()) {
+      check(shard.is_string(), index_path.string(), ": weight_map['", name, "'] must be a shard file name, got ",
+            shard.dump());
       const std::string shard_name = shard.get<std::string>();
+      check(!shard_name.empty() && shard_name.find('/') == std::string::npos && shard_name != "." && shard_name != "..",
+            index_path.string(), ": weight_map['", name, "'] names '", shard_name,
+            "', which is not a file name in the checkpoint directory");
       auto it = shard_index.find(shard_name);
       if (it == shard_index.end()) {
         const fs::path shard_path = fs::path(directory) / shard_name;

@@ -62,6 +62,61 @@ mkdir -p "$scratch/kv"
 expect 0 "^entries: *0$" -- "$stepwise" cache stats --path "$scratch/kv" --verify
 expect 0 "removed 0 files" -- "$stepwise" cache clear --path "$scratch/kv"
 
+# Hostile input: every case exits 2 with a message naming the file, key or flag, never a signal or a hang.
+# A copy of a fixture model with one config.json key changed: edit_config DIR KEY JSON_VALUE.
+edit_config() {
+  rm -rf "$1" && mkdir -p "$1" && cp "$fixtures/models/qwen2-tiny/"* "$1/"
+  python3 - "$1/config.json" "$2" "$3" <<'PY'
+import json, sys
+path, key, value = sys.argv[1], sys.argv[2], sys.argv[3]
+config = json.load(open(path))
+config[key] = json.loads(value)
+json.dump(config, open(path, "w"))
+PY
+}
+# Safetensors headers rewritten: rewrite_header DIR PYTHON (edits `header`, a dict).
+rewrite_header() {
+  python3 - "$1/model.safetensors" "$2" <<'PY'
+import json, struct, sys
+path, edit = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read()
+size = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + size])
+exec(edit)
+text = json.dumps(header).encode()
+text += b" " * ((8 - len(text) % 8) % 8)
+open(path, "wb").write(struct.pack("<Q", len(text)) + text + data[8 + size:])
+PY
+}
+# A model.safetensors that is a FIFO: refused by type, never opened (so no hang).
+rm -rf "$scratch/fifo" && mkdir -p "$scratch/fifo" && cp "$fixtures/models/qwen2-tiny/config.json" "$scratch/fifo/"
+mkfifo "$scratch/fifo/model.safetensors"
+expect 2 "fifo/model.safetensors: not a regular file" -- timeout 20 "$stepwise" inspect --model "$scratch/fifo"
+# Safetensors headers rewritten to overlap, or with mistyped fields.
+edit_config "$scratch/overlap" vocab_size 384
+rewrite_header "$scratch/overlap" \
+  'header["model.layers.1.input_layernorm.weight"]["data_offsets"] = header["model.layers.0.input_layernorm.weight"]["data_offsets"]'
+expect 2 "model.safetensors: tensor 'model.layers.1.input_layernorm.weight': bytes \[98304, 98560) overlap tensor 'model.layers.0.input_layernorm.weight'" -- \
+  timeout 60 "$stepwise" inspect --model "$scratch/overlap"
+edit_config "$scratch/dtype-type" vocab_size 384
+rewrite_header "$scratch/dtype-type" 'header["model.norm.weight"]["dtype"] = 5'
+expect 2 "model.safetensors: tensor 'model.norm.weight': 'dtype' must be a string" -- \
+  timeout 60 "$stepwise" inspect --model "$scratch/dtype-type"
+edit_config "$scratch/offset-type" vocab_size 384
+rewrite_header "$scratch/offset-type" 'header["model.norm.weight"]["data_offsets"] = [-1, "x"]'
+expect 2 "model.safetensors: tensor 'model.norm.weight': data_offsets must be \[begin, end\] of non-negative integers" -- \
+  timeout 60 "$stepwise" inspect --model "$scratch/offset-type"
+# An index file whose weight_map names a shard with a number.
+rm -rf "$scratch/index" && mkdir -p "$scratch/index" && cp "$fixtures/models/llama-tiny/"* "$scratch/index/"
+python3 - "$scratch/index/model.safetensors.index.json" <<'PY'
+import json, sys
+index = json.load(open(sys.argv[1]))
+index["weight_map"]["model.norm.weight"] = 3
+json.dump(index, open(sys.argv[1], "w"))
+PY
+expect 2 "model.safetensors.index.json: weight_map\['model.norm.weight'\] must be a shard file name" -- \
+  timeout 60 "$stepwise" inspect --model "$scratch/index"
+
 # tokenize --text-file must name a regular file.
 expect 2 "^error: --text-file: $scratch: is a directory" -- timeout 30 "$stepwise" tokenize --tokenizer "$scratch/none.json" --text-file "$scratch"
 mkfifo "$scratch/text-fifo"
