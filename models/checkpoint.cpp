@@ -1,4 +1,5 @@
-// Strict checkpoint loading, saving and random initialisation.
+// Strict checkpoint loading (every tensor present, shaped as the config says and free of NaN/Inf), saving
+// and random initialisation.
 #include "models/checkpoint.h"
 
 #include <torch/torch.h>
@@ -94,7 +95,11 @@ std::shared_ptr<Transformer> load_checkpoint(const std::string& directory, const
         const TensorInfo& info = store.info(name);
         check(info.shape == shape, store.file_of(name), ": tensor '", name, "' has shape ", shape_text(info.shape),
               ", expected ", shape_text(shape));
-        *slot = store.load(name, options.dtype).to(options.device);
+        torch::Tensor value = store.load(name, options.dtype);
+        // One pass per tensor: a NaN or Inf weight would turn every logit into NaN.
+        check(torch::isfinite(value).all().item<bool>(), store.file_of(name), ": tensor '", name,
+              "' holds NaN or infinite values");
+        *slot = value.to(options.device);
       },
       weights);
   for (const auto& name : store.names()) {

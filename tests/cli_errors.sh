@@ -88,6 +88,36 @@ text += b" " * ((8 - len(text) % 8) % 8)
 open(path, "wb").write(struct.pack("<Q", len(text)) + text + data[8 + size:])
 PY
 }
+# config.json values that cannot give finite logits, or sizes past any real model.
+edit_config "$scratch/heads0" num_attention_heads 0
+expect 2 "config.json: num_attention_heads must be" -- timeout 60 "$stepwise" inspect --model "$scratch/heads0"
+expect 2 "config.json: num_attention_heads must be" -- timeout 60 "$stepwise" generate --model "$scratch/heads0" --ids 1,2
+edit_config "$scratch/theta0" rope_theta 0
+expect 2 "config.json: rope_theta must be a finite number > 0" -- timeout 60 "$stepwise" inspect --model "$scratch/theta0"
+edit_config "$scratch/theta-1" rope_theta -1
+expect 2 "config.json: rope_theta must be a finite number > 0" -- timeout 60 "$stepwise" generate --model "$scratch/theta-1" --ids 1,2
+edit_config "$scratch/eps-1" rms_norm_eps -1
+expect 2 "config.json: rms_norm_eps must be a finite number > 0" -- timeout 60 "$stepwise" inspect --model "$scratch/eps-1"
+edit_config "$scratch/layers" num_hidden_layers 1000000000000
+expect 2 "config.json: num_hidden_layers" -- timeout 60 "$stepwise" inspect --model "$scratch/layers"
+edit_config "$scratch/theta-text" rope_theta '"high"'
+expect 2 "config.json: key 'rope_theta' must be a number" -- timeout 60 "$stepwise" inspect --model "$scratch/theta-text"
+# A NaN in the weights: the first value of the embedding.
+edit_config "$scratch/nan" vocab_size 384
+python3 - "$scratch/nan/model.safetensors" <<'PY'
+import json, struct, sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+size = struct.unpack("<Q", data[:8])[0]
+begin = json.loads(data[8:8 + size])["model.embed_tokens.weight"]["data_offsets"][0]
+data[8 + size + begin:8 + size + begin + 4] = struct.pack("<f", float("nan"))
+open(path, "wb").write(data)
+PY
+expect 2 "model.safetensors: tensor 'model.embed_tokens.weight' holds NaN or infinite values" -- \
+  timeout 60 "$stepwise" generate --model "$scratch/nan" --ids 1,2
+# A config.json that is a directory.
+rm -rf "$scratch/cfgdir" && mkdir -p "$scratch/cfgdir/config.json" && cp "$fixtures/models/qwen2-tiny/model.safetensors" "$scratch/cfgdir/"
+expect 2 "cfgdir/config.json: is a directory" -- timeout 60 "$stepwise" inspect --model "$scratch/cfgdir"
 # A model.safetensors that is a FIFO: refused by type, never opened (so no hang).
 rm -rf "$scratch/fifo" && mkdir -p "$scratch/fifo" && cp "$fixtures/models/qwen2-tiny/config.json" "$scratch/fifo/"
 mkfifo "$scratch/fifo/model.safetensors"
