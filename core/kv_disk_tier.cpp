@@ -1,8 +1,12 @@
-// Entry files of the disk tier: naming, atomic writes through write_safetensors, verified reads.
+// Entry files of the disk tier: naming, atomic writes through write_safetensors, verified reads, and the
+// scans of `stepwise cache`. Links are never followed; a link, FIFO or folder where an entry belongs counts
+// as torn and is never opened (nor removed: the store did not write it).
 #include "core/kv_disk_tier.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -12,6 +16,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/kv_store_clear.h"
 #include "core/safetensors.h"
 
 namespace stepwise {
@@ -40,7 +45,27 @@ void require_store(const std::string& root) {
   check(is_store(root), root, ": not a prefix store (no ", kMarker, " marker file)");
 }
 
-bool is_temporary(const fs::path& file) { return file.filename().string().rfind('.', 0) == 0; }
+// A shard folder: the first two hex digits of its entries' keys.
+bool is_shard_name(const std::string& name) {
+  return name.size() == 2 && std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isxdigit(c) && !std::isupper(c); });
+}
+
+// "<32 hex digits>.safetensors" whose key starts with `shard`.
+bool is_entry_name(const std::string& name, const std::string& shard) {
+  const std::string extension = kExtension;
+  if (name.size() != 32 + extension.size() || name.compare(32, std::string::npos, extension) != 0) return false;
+  const auto key = Hash128::from_hex(name.substr(0, 32));
+  return key.has_value() && key->hex() == name.substr(0, 32) && name.compare(0, 2, shard) == 0;
+}
+
+// AtomicFile's temporary names: ".<target name>.tmp-XXXXXX".
+bool is_temporary_name(const std::string& name) {
+  const size_t tag = name.rfind(".tmp-");
+  return name.size() > 1 && name[0] == '.' && tag != std::string::npos && tag > 1 && name.size() == tag + 11;
+}
+
+// The target name a temporary name stands for.
+std::string temporary_target(const std::string& name) { return name.substr(1, name.rfind(".tmp-") - 1); }
 
 // Checks an open entry's metadata and tensor shapes; throws stepwise::Error describing the first failed
 // check. Returns the entry's token count.
@@ -98,8 +123,15 @@ std::optional<KvBlock> KvDiskTier::read(const Hash128& key, ReadOutcome* outcome
     if (outcome) *outcome = value;
   };
   std::error_code error;
-  if (!fs::exists(path, error)) {
+  const fs::file_status status = fs::symlink_status(path, error);
+  if (!fs::exists(status)) {
     report(ReadOutcome::kAbsent);
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(status)) {
+    // A link, FIFO or folder where an entry belongs: the store did not write it, so it is neither
+    // opened (a FIFO would block) nor removed; it counts as torn.
+    report(ReadOutcome::kTorn);
     return std::nullopt;
   }
   try {
@@ -130,15 +162,22 @@ void KvDiskTier::write(const Hash128& key, const KvBlock& block,
 KvStoreReport scan_kv_store(const std::string& root, bool verify) {
   require_store(root);
   KvStoreReport report;
+  std::error_code error;
+  // Links are never followed: only real shard folders are looked into, only regular files read.
   for (const auto& shard : fs::directory_iterator(root)) {
-    if (!shard.is_directory()) continue;
+    if (!shard.is_directory(error) || shard.is_symlink(error) || !is_shard_name(shard.path().filename().string()))
+      continue;
     for (const auto& entry : fs::directory_iterator(shard.path())) {
-      if (!entry.is_regular_file()) continue;
-      if (is_temporary(entry.path())) {
+      const std::string name = entry.path().filename().string();
+      if (is_temporary_name(name) && is_entry_name(temporary_target(name), shard.path().filename().string())) {
         ++report.temporary_files;
         continue;
       }
       if (entry.path().extension() != kExtension) continue;
+      if (!entry.is_regular_file(error) || entry.is_symlink(error)) {
+        ++report.torn;  // a link, FIFO or folder where an entry belongs: bad, and never opened
+        continue;
+      }
       try {
         const auto key = Hash128::from_hex(entry.path().stem().string());
         check(key.has_value(), entry.path().string(), ": entry name is not a key");
@@ -161,19 +200,44 @@ KvStoreReport scan_kv_store(const std::string& root, bool verify) {
   return report;
 }
 
-int64_t clear_kv_store(const std::string& root) {
+KvClearReport clear_kv_store_files(const std::string& root) {
   require_store(root);
-  int64_t removed = 0;
-  for (const auto& shard : fs::directory_iterator(root)) {
-    if (!shard.is_directory()) continue;
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(shard.path()))
-      if (entry.is_regular_file()) files.push_back(entry.path());
-    for (const auto& file : files) removed += fs::remove(file) ? 1 : 0;
-    std::error_code error;
-    fs::remove(shard.path(), error);  // only succeeds when empty
+  KvClearReport report;
+  std::error_code error;
+  const fs::path store = fs::canonical(root);
+  // Everything in the folder is looked at without following links: what the store wrote (regular files
+  // named as its entries or unfinished writes, inside real shard folders, and unfinished writes of its
+  // marker) is removed; anything else, links included, is left and counted.
+  for (const auto& item : fs::directory_iterator(store)) {
+    const std::string name = item.path().filename().string();
+    const fs::file_status status = item.symlink_status(error);
+    if (name == kMarker) continue;
+    if (fs::is_regular_file(status) && is_temporary_name(name) && name.rfind(std::string(".") + kMarker, 0) == 0) {
+      report.removed += fs::remove(item.path(), error) ? 1 : 0;
+      continue;
+    }
+    if (!fs::is_directory(status) || !is_shard_name(name)) {
+      ++report.left;
+      continue;
+    }
+    std::vector<fs::path> owned;
+    for (const auto& entry : fs::directory_iterator(item.path())) {
+      const std::string file = entry.path().filename().string();
+      const bool named_by_store = is_entry_name(file, name) || (is_temporary_name(file) && is_entry_name(
+                                                                   temporary_target(file), name));
+      if (named_by_store && fs::is_regular_file(entry.symlink_status(error))) owned.push_back(entry.path());
+      else ++report.left;
+    }
+    for (const auto& file : owned) {
+      // The shard is a real folder directly inside the store, so its files are too; checked all the same.
+      TORCH_INTERNAL_ASSERT(fs::canonical(file.parent_path()) == store / name);
+      report.removed += fs::remove(file, error) ? 1 : 0;
+    }
+    fs::remove(item.path(), error);  // only succeeds when empty
   }
-  return removed;
+  return report;
 }
+
+int64_t clear_kv_store(const std::string& root) { return clear_kv_store_files(root).removed; }
 
 }  // namespace stepwise

@@ -153,5 +153,31 @@ mkfifo "$scratch/text-fifo"
 expect 2 "^error: --text-file: $scratch/text-fifo: not a regular file" -- \
   timeout 30 "$stepwise" tokenize --tokenizer "$scratch/none.json" --text-file "$scratch/text-fifo"
 
+# cache clear deletes only what the store wrote: entries and unfinished writes by their names, in the store's
+# own shard folders; never through a link, never a user's files.
+kv=$scratch/hostile-kv
+decoy=$scratch/decoy
+mkdir -p "$kv/ab" "$kv/notes" "$decoy"
+: >"$kv/STEPWISE_KV_STORE"
+entry=abababababababababababababababab
+: >"$kv/ab/$entry.safetensors"
+: >"$kv/ab/.$entry.safetensors.tmp-Q1w2E3"
+echo mine >"$kv/ab/readme.txt"
+echo mine >"$kv/notes/todo.txt"
+echo precious >"$decoy/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd.safetensors"
+echo precious >"$decoy/data.txt"
+ln -s "$decoy" "$kv/cd"
+ln -s "$decoy/data.txt" "$kv/ab/abababababababababababababababac.safetensors"
+expect 0 "removed 2 files from .*; left 4 items the store did not write" -- "$stepwise" cache clear --path "$kv"
+left=0
+for f in "$decoy/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd.safetensors" "$decoy/data.txt" "$kv/ab/readme.txt" "$kv/notes/todo.txt" \
+  "$kv/STEPWISE_KV_STORE"; do
+  [ -e "$f" ] && left=$((left + 1))
+done
+[ -L "$kv/cd" ] && [ -L "$kv/ab/abababababababababababababababac.safetensors" ] && left=$((left + 1))
+[ ! -e "$kv/ab/$entry.safetensors" ] && [ ! -e "$kv/ab/.$entry.safetensors.tmp-Q1w2E3" ] && left=$((left + 1))
+[ "$left" -eq 7 ] && { echo "ok: clear kept foreign files and links, removed the store's own"; passes=$((passes + 1)); } \
+  || { echo "FAIL: clear removed foreign files or kept its own ($left of 7 checks)"; failures=$((failures + 1)); }
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -4,8 +4,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <random>
 #include <vector>
@@ -14,6 +20,7 @@
 #include "core/error.h"
 #include "core/kv_disk_tier.h"
 #include "core/kv_memory_tier.h"
+#include "core/kv_store_clear.h"
 #include "core/prefix_store.h"
 #include "decoders/ar_decoder.h"
 #include "decoders/diffusion/diffusion_decoder.h"
@@ -166,13 +173,46 @@ TEST(PrefixStoreDisk, UnfinishedWritesAreIgnoredAndCleared) {
   KvDiskTier disk(root);
   disk.write(Hash128{3, 4}, block_of(8, 1), {});
   const fs::path shard = fs::path(disk.path_of(Hash128{3, 4})).parent_path();
-  std::ofstream(shard / ".entry.safetensors.tmp-abc123") << "half";
+  std::ofstream(shard / ("." + fs::path(disk.path_of(Hash128{3, 4})).filename().string() + ".tmp-abc123")) << "half";
   const KvStoreReport report = scan_kv_store(root, false);
   EXPECT_EQ(report.entries, 1);
   EXPECT_EQ(report.temporary_files, 1);
   EXPECT_EQ(clear_kv_store(root), 2);
   EXPECT_EQ(scan_kv_store(root, false).entries, 0);
   EXPECT_TRUE(fs::exists(fs::path(root) / "STEPWISE_KV_STORE"));
+}
+
+TEST(PrefixStoreDisk, NonRegularEntryIsCountedTornNeverOpenedNorRemoved) {
+  TempDir dir;
+  const std::string root = dir.file("store");
+  const Hash128 key{5, 6};
+  KvDiskTier disk(root);
+  disk.write(key, block_of(8, 2), {});
+  const std::string path = disk.path_of(key);
+  fs::remove(path);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0);
+  auto reading = std::async(std::launch::async, [&] {
+    PrefixStore store({1 << 20, root, 8});
+    const bool found = store.find(key).has_value();
+    return std::make_pair(found, store.stats().torn);
+  });
+  if (reading.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    const int writer = ::open(path.c_str(), O_WRONLY);  // lets the blocked reader return
+    if (writer >= 0) ::close(writer);
+    reading.wait();
+    FAIL() << "reading a FIFO in place of an entry blocked";
+  }
+  const auto [found, torn] = reading.get();
+  EXPECT_FALSE(found);
+  EXPECT_EQ(torn, 1);
+  EXPECT_TRUE(fs::is_fifo(path));  // not the store's file: left alone
+  const KvStoreReport report = scan_kv_store(root, true);
+  EXPECT_EQ(report.entries, 0);
+  EXPECT_EQ(report.torn, 1);
+  const KvClearReport cleared = clear_kv_store_files(root);
+  EXPECT_EQ(cleared.removed, 0);
+  EXPECT_EQ(cleared.left, 1);
+  EXPECT_TRUE(fs::is_fifo(path));
 }
 
 TEST(PrefixStoreDisk, RefusesADirectoryThatIsNotAStore) {

@@ -1,7 +1,8 @@
 // `stepwise cache stats|clear --path DIR`: look into or empty the disk tier of a prefix store (the
 // directory an experiment's prefix_cache.disk_path names; core/kv_disk_tier.h). `stats` counts entries,
 // tokens and bytes, unfinished writes and damaged entries, and entries per model identity and dtype;
-// `clear` removes every entry and unfinished write and keeps the directory a store.
+// `clear` removes every entry and unfinished write the store wrote (by its naming, never through a link)
+// and keeps the directory a store.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -9,6 +10,7 @@
 #include "core/cli_args.h"
 #include "core/error.h"
 #include "core/kv_disk_tier.h"
+#include "core/kv_store_clear.h"
 #include "experiments/cli/commands.h"
 
 namespace stepwise::cli {
@@ -60,13 +62,19 @@ int run_stats(const Args& args) {
 
 int run_clear(const Args& args) {
   ArgParser parser("stepwise cache clear --path DIR",
-                   "Remove every entry and unfinished write of a prefix store directory. The directory stays a\n"
-                   "store (its marker file is kept); other directories are refused.");
+                   "Remove every entry and unfinished write of a prefix store directory, found by the store's own\n"
+                   "file naming. The directory stays a store (its marker file is kept); files, folders and links the\n"
+                   "store did not write are left in place and counted, links are never followed; other directories\n"
+                   "are refused.");
   parser.add_option("path", "DIR", "the store directory");
   if (!parser.parse(args)) return 0;
   const std::string path = parser.get("path");
-  const int64_t removed = clear_kv_store(path);
-  std::cout << "removed " << removed << " file" << (removed == 1 ? "" : "s") << " from " << path << "\n";
+  const KvClearReport report = clear_kv_store_files(path);
+  std::cout << "removed " << report.removed << " file" << (report.removed == 1 ? "" : "s") << " from " << path;
+  if (report.left > 0)
+    std::cout << "; left " << report.left << " item" << (report.left == 1 ? "" : "s")
+              << " the store did not write (other files, folders or links)";
+  std::cout << "\n";
   return 0;
 }
 
