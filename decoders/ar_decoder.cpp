@@ -125,9 +125,15 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
   check(request.max_new_tokens >= 0, "max_new_tokens must be >= 0, got ", request.max_new_tokens);
   check(request.seeds.empty() || request.seeds.size() == request.prompts.size(), "decode request has ",
         request.seeds.size(), " seeds for ", request.prompts.size(), " prompts");
-  for (const auto& prompt : request.prompts) check(!prompt.empty(), "AR decoding needs a non-empty prompt");
-
   const TransformerConfig& model_config = model_->config();
+  for (const auto& prompt : request.prompts) {
+    check(!prompt.empty(), "AR decoding needs a non-empty prompt");
+    // Checked before the cache is allocated: the model has no positions past max_position_embeddings.
+    check(request.max_new_tokens <= model_config.max_position_embeddings - static_cast<int64_t>(prompt.size()),
+          "ar: prompt (", prompt.size(), " tokens) + max_new_tokens ", request.max_new_tokens,
+          " exceeds the model's max_position_embeddings (", model_config.max_position_embeddings, ")");
+  }
+
   const StopTokens stop(config_.stop_ids, config_.stop_on_eos, model_config.eos_token_ids);
   const int64_t pad_id = pad_id_of(model_config);
   const PaddedBatch batch = left_pad(request.prompts, pad_id, 0, 0, model_->device());

@@ -147,6 +147,18 @@ PY
 expect 2 "model.safetensors.index.json: weight_map\['model.norm.weight'\] must be a shard file name" -- \
   timeout 60 "$stepwise" inspect --model "$scratch/index"
 
+# Generation lengths bounded by the model before anything is allocated (memory capped so a regression
+# fails instead of exhausting the machine).
+expect 2 "exceeds the model's max_position_embeddings (512)" -- \
+  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/dream-tiny" \
+  --ids 1,2 --decoder dream --max-new-tokens 1000000000 --steps 1
+expect 2 "exceeds the model's max_position_embeddings (512)" -- \
+  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/dream-tiny" \
+  --ids 1,2 --decoder remask --max-new-tokens 1000000000 --steps 1
+expect 2 "exceeds the model's max_position_embeddings (512)" -- \
+  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
+  --ids 1,2 --max-new-tokens 1000000000
+
 # tokenize --text-file must name a regular file.
 expect 2 "^error: --text-file: $scratch: is a directory" -- timeout 30 "$stepwise" tokenize --tokenizer "$scratch/none.json" --text-file "$scratch"
 mkfifo "$scratch/text-fifo"

@@ -18,10 +18,17 @@ Canvas make_canvas(const std::vector<std::vector<int64_t>>& prompts, int64_t gen
   const int64_t mask_id = *config.mask_token_id;
   check(mask_id >= 0 && mask_id < config.vocab_size, "diffusion: mask_token_id ", mask_id,
         " is outside the vocabulary [0, ", config.vocab_size, ")");
-  for (const auto& prompt : prompts)
+  int64_t longest = 0;
+  for (const auto& prompt : prompts) {
+    longest = std::max(longest, static_cast<int64_t>(prompt.size()));
     for (int64_t id : prompt)
       check(id >= 0 && id < config.vocab_size, "diffusion: prompt token ", id, " is outside the vocabulary [0, ",
             config.vocab_size, ")");
+  }
+  // Checked before the canvas is allocated: the model has no positions past max_position_embeddings.
+  check(gen_len <= config.max_position_embeddings - longest, "diffusion: prompt (", longest,
+        " tokens) + generation length ", gen_len, " exceeds the model's max_position_embeddings (",
+        config.max_position_embeddings, ")");
   const int64_t pad_id = config.pad_token_id.value_or(config.eos_token_ids.empty() ? 0 : config.eos_token_ids[0]);
   PaddedBatch batch = left_pad(prompts, pad_id, gen_len, mask_id, device);
 
