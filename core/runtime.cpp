@@ -6,6 +6,8 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <thread>
 
@@ -29,13 +31,25 @@ void keep_large_allocations_in_the_heap() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-int configure_threads(int threads) {
-  if (threads <= 0) {
-    if (const char* env = std::getenv("STEPWISE_THREADS")) threads = std::atoi(env);
+int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+int configure_threads(int64_t threads, const std::string& what) {
+  const int cap = max_threads();
+  check(threads >= 0 && threads <= cap, what, ": expected 0 (automatic) or 1 to ", cap,
+        " threads (4 per core of this machine), got ", threads);
+  if (threads == 0) {
+    if (const char* env = std::getenv("STEPWISE_THREADS"); env != nullptr && *env != '\0') {
+      errno = 0;
+      char* end = nullptr;
+      const long long value = std::strtoll(env, &end, 10);
+      check(errno == 0 && *end == '\0' && value >= 1 && value <= cap, "STEPWISE_THREADS: expected an integer from 1 to ",
+            cap, " (4 per core of this machine), got '", env, "'");
+      threads = value;
+    }
   }
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
-  return threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(static_cast<int>(threads));
+  return static_cast<int>(threads);
 }
 
 torch::Device parse_device(const std::string& name) {
@@ -51,8 +65,9 @@ torch::Device parse_device(const std::string& name) {
 torch::ScalarType parse_dtype(const std::string& name) {
   if (name == "float32" || name == "fp32" || name == "float") return torch::kFloat32;
   if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
-  if (name == "float16" || name == "fp16" || name == "half") return torch::kFloat16;
-  fail("unknown dtype '", name, "' (expected float32, bfloat16 or float16)");
+  // The CPU kernels LibTorch 1.13 has lack float16 for several ops the transformer uses.
+  if (name == "float16" || name == "fp16" || name == "half") fail("unsupported dtype ", name, " (use float32 or bfloat16)");
+  fail("unknown dtype '", name, "' (expected float32 or bfloat16)");
 }
 
 std::string dtype_name(torch::ScalarType type) {

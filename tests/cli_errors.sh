@@ -159,6 +159,23 @@ expect 2 "exceeds the model's max_position_embeddings (512)" -- \
   bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
   --ids 1,2 --max-new-tokens 1000000000
 
+# Thread counts: bounded, numeric, positive.
+expect 2 "^error: --threads: expected 0 (automatic) or 1 to" -- timeout 30 "$stepwise" generate \
+  --model "$fixtures/models/qwen2-tiny" --ids 1,2 --threads 10000
+expect 2 "^error: --threads: expected 0 (automatic) or 1 to" -- timeout 30 "$stepwise" logits \
+  --model "$fixtures/models/qwen2-tiny" --ids 1,2 --threads -3
+expect 2 "^error: STEPWISE_THREADS: expected an integer from 1 to" -- \
+  timeout 30 env STEPWISE_THREADS=100000 "$stepwise" inspect --model "$fixtures/models/qwen2-tiny"
+expect 2 "^error: STEPWISE_THREADS: expected an integer from 1 to" -- \
+  timeout 30 env STEPWISE_THREADS=abc "$stepwise" inspect --model "$fixtures/models/qwen2-tiny"
+expect 0 "\"tokens\"" -- timeout 60 env STEPWISE_THREADS=1 "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --max-new-tokens 2
+
+# Names and dtypes: every decoder named, float16 refused clearly.
+expect 2 "unknown decoder 'nope' (expected ar, speculative, dream, llada or remask)" -- \
+  "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --decoder nope
+expect 2 "unsupported dtype float16 (use float32 or bfloat16)" -- \
+  "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --dtype float16
+
 # tokenize --text-file must name a regular file.
 expect 2 "^error: --text-file: $scratch: is a directory" -- timeout 30 "$stepwise" tokenize --tokenizer "$scratch/none.json" --text-file "$scratch"
 mkfifo "$scratch/text-fifo"

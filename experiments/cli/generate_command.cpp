@@ -49,19 +49,21 @@ int run_generate(const Args& args) {
   parser.add_option("decoder", "KIND", "ar | speculative (autoregressive); dream | llada | remask (diffusion)", "ar");
   parser.add_option("max-new-tokens", "N", "tokens to generate (diffusion: canvas length)", "32");
   parser.add_option("seed", "S", "sampling seed", "0");
-  parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16", "float32");
+  parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16 (float16 is not supported on CPU)", "float32");
   parser.add_option("device", "DEVICE", "cpu | cuda | auto", "cpu");
-  parser.add_option("threads", "N", "torch intra-op threads (0 = $STEPWISE_THREADS or all cores)", "0");
+  parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
   add_autoregressive_flags(parser);
   add_diffusion_flags(parser);
   if (!parser.parse(args)) return 0;
 
-  const std::string kind = parser.get("decoder");  // the diffusion family names (and checks) its own kinds
+  const std::string kind = parser.get("decoder");
+  check(kind == "ar" || kind == "speculative" || kind == "dream" || kind == "llada" || kind == "remask",
+        "unknown decoder '", kind, "' (expected ar, speculative, dream, llada or remask)");
   const int64_t max_new_tokens = parser.get_int("max-new-tokens");
   check(max_new_tokens >= 0, "--max-new-tokens must be >= 0, got ", max_new_tokens);
   const int64_t seed = parser.get_int("seed");
   check(seed >= 0, "--seed must be >= 0, got ", seed);
-  configure_threads(static_cast<int>(parser.get_int("threads")));
+  configure_threads(parser.get_int("threads"));
 
   std::shared_ptr<const Transformer> model = load_checkpoint(
       parser.get("model"), LoadOptions{parse_dtype(parser.get("dtype")), parse_device(parser.get("device"))});

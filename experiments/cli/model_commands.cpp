@@ -55,11 +55,11 @@ int run_logits(const Args& args) {
   parser.add_option("model", "DIR", "checkpoint directory");
   parser.add_option("ids", "LIST", "comma-separated input token ids");
   parser.add_option("attention", "KIND", "causal | bidirectional (default: the model's own kind)");
-  parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16", "float32");
+  parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16 (float16 is not supported on CPU)", "float32");
   parser.add_option("device", "DEVICE", "cpu | cuda | auto", "cpu");
-  parser.add_option("threads", "N", "torch intra-op threads (0 = all cores)", "0");
+  parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
   if (!parser.parse(args)) return 0;
-  configure_threads(static_cast<int>(parser.get_int("threads")));
+  configure_threads(parser.get_int("threads"));
   LoadOptions options{parse_dtype(parser.get("dtype")), parse_device(parser.get("device"))};
   auto model = load_checkpoint(parser.get("model"), options);
   const std::vector<int64_t> ids = parser.get_int_list("ids");

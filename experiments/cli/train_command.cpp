@@ -198,7 +198,7 @@ int run_train(const Args& args) {
   parser.add_option("clip-norm", "C", "global gradient-norm clip (0 = off)", "1.0");
   parser.add_option("precision", "P", "float32 | bfloat16 | mixed-bf16 (float32 master weights)", "float32");
   parser.add_option("seed", "S", "initialisation, batch order and diffusion noise", "0");
-  parser.add_option("threads", "N", "torch intra-op threads (0 = all cores)", "0");
+  parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
   parser.add_option("sudoku-size", "N", "sudoku: 4 or 9", "4");
   parser.add_option("givens", "K", "sudoku: filled cells (default 10 for 4x4, 30 for 9x9)");
   parser.add_option("countdown-numbers", "N", "countdown: start numbers, 3, 4 or 5", "3");
@@ -220,7 +220,7 @@ int run_train(const Args& args) {
   parser.add_switch("quiet", "no progress bar");
   if (!parser.parse(args)) return 0;
 
-  const int threads = configure_threads(static_cast<int>(parser.get_int("threads")));
+  const int threads = configure_threads(parser.get_int("threads"));
   const training::ObjectiveOptions objective = objective_from(parser);
   const bool diffusion = objective.kind == training::ObjectiveKind::kDiffusion;
   const training::TrainingPrecision precision = training::parse_training_precision(parser.get("precision"));

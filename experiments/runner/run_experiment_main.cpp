@@ -81,7 +81,7 @@ int run(const std::vector<std::string>& args) {
                    "(results.h5, summary.csv, predictions.jsonl) to its output_dir. Interrupted runs\n"
                    "resume where they stopped when started again. See docs/configuration.md.");
   parser.add_switch("dry-run", "validate the spec, print the expanded grid and what would be trained or loaded");
-  parser.add_option("threads", "N", "torch intra-op threads (overrides the spec's threads; 0 = all cores)");
+  parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (overrides the spec's threads; 0 = $STEPWISE_THREADS or all cores)");
   std::vector<std::string> flags;
   std::optional<std::string> spec_file;
   for (const auto& arg : args) {
@@ -93,7 +93,8 @@ int run(const std::vector<std::string>& args) {
 
   ExperimentSpec spec = load_experiment_spec(*spec_file);
   std::vector<RunSpec> runs = expand_runs(spec);
-  const int threads = configure_threads(static_cast<int>(parser.get_int_optional("threads").value_or(spec.threads)));
+  const std::optional<int64_t> threads_flag = parser.get_int_optional("threads");
+  const int threads = configure_threads(threads_flag.value_or(spec.threads), threads_flag ? "--threads" : spec.file + ": threads");
   TaskData data = load_task_data(spec.task);
   ModelProvider provider(spec, data);
   if (parser.get_switch("dry-run")) {
