@@ -239,6 +239,18 @@ TEST(ResultsHdf5, FailedWriteKeepsThePreviousFile) {
   EXPECT_EQ(read_results_hdf5(path).runs.at(0).run_id, "old");
 }
 
+TEST(ResultsHdf5, DirectoryInPlaceOfTheFileIsRefusedNamingIt) {
+  TempDir dir;
+  const std::string path = dir.file("results.h5");
+  std::filesystem::create_directories(path);
+  expect_error_containing([&] { write_results_hdf5(path, {make_run("r", "run", {make_example(0, true, 1, 0.5)})}, {}); },
+                          {path, "is a directory"});
+  expect_error_containing([&] { write_results(std::filesystem::path(path).parent_path().string(), {make_run("r", "run", {})}, {}); },
+                          {path, "is a directory"});
+  EXPECT_TRUE(std::filesystem::is_directory(path));
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"results.h5"});  // no temporary file left
+}
+
 TEST(ResultsHdf5, NothingAppearsBeforeCommit) {
   TempDir dir;
   const std::string path = dir.file("results.h5");

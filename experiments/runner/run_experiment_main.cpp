@@ -46,6 +46,11 @@ std::string read_text(const fs::path& path) {
 
 // The output directory belongs to one spec: a different spec there is refused, never overwritten.
 void claim_output_directory(const ExperimentSpec& spec) {
+  // The results files are replaced by rename, which cannot replace a directory: refused before any work.
+  const ResultsPaths results = results_paths(spec.output_dir);
+  for (const std::string& path : {results.hdf5, results.summary_csv, results.predictions_jsonl})
+    check(!fs::is_directory(fs::symlink_status(path)), path,
+          ": is a directory; cannot write the results file there (move it away)");
   const fs::path stored = fs::path(spec.output_dir) / "spec.yaml";
   if (fs::exists(stored)) {
     check(read_text(stored) == spec.resolved_yaml, spec.output_dir,
