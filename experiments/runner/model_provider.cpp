@@ -1,10 +1,17 @@
 // Loading and training the experiment's models.
 #include "experiments/runner/model_provider.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "core/atomic_file.h"
 #include "core/bpe_tokenizer.h"
@@ -12,13 +19,68 @@
 #include "core/runtime.h"
 #include "experiments/runner/task_training.h"
 #include "models/checkpoint.h"
+#include "models/training/stop_signal.h"
 
 namespace stepwise::runner {
 namespace fs = std::filesystem;
 
 namespace {
+
 constexpr char kFinishedMarker[] = "finished.txt";
-}
+constexpr char kLockFile[] = "training.lock";
+
+// An exclusive flock on DIR/training.lock, held while a model is trained into its cache directory, so
+// two experiments sharing a cache_dir never train the same model at once: the second waits (saying for
+// whom: the holder writes its host and pid into the file) and then finds the model finished. The kernel
+// drops the lock when the holder exits, however it exits.
+class TrainingLock {
+ public:
+  TrainingLock(const std::string& directory, const std::string& model_name) {
+    std::error_code error;
+    fs::create_directories(directory, error);
+    const std::string path = (fs::path(directory) / kLockFile).string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    check(fd_ >= 0, path, ": cannot open the model cache lock (", std::strerror(errno), ")");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int lock_error = errno;
+      check(lock_error == EWOULDBLOCK, path, ": cannot lock (", std::strerror(lock_error), ")");
+      std::cerr << "model " << model_name << ": waiting for " << path << " (" << holder() << "), which is training it\n";
+      // Polled rather than blocking, so Ctrl-C still stops a waiting experiment.
+      while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        if (training::stop_requested()) {
+          ::close(fd_);
+          fail("model ", model_name, ": stopped while waiting for ", path);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+    char host[256] = "?";
+    ::gethostname(host, sizeof host - 1);
+    const std::string text = "host " + std::string(host) + " pid " + std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0) { /* only informative */ }
+  }
+  ~TrainingLock() { ::close(fd_); }
+  TrainingLock(const TrainingLock&) = delete;
+  TrainingLock& operator=(const TrainingLock&) = delete;
+
+ private:
+  // "host H pid P" as the holder wrote it (it writes right after locking: give it a moment).
+  std::string holder() const {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      char buffer[300] = {};
+      const ssize_t got = ::pread(fd_, buffer, sizeof buffer - 1, 0);
+      std::string text(buffer, got > 0 ? static_cast<size_t>(got) : 0);
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+      if (!text.empty()) return text;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return "holder unknown";
+  }
+
+  int fd_ = -1;
+};
+
+}  // namespace
 
 ModelProvider::ModelProvider(const ExperimentSpec& spec, const TaskData& data) : spec_(spec), data_(data) {}
 
@@ -57,13 +119,18 @@ std::shared_ptr<const Transformer> ModelProvider::get(const std::string& name) {
     if (!is_trained(name)) {
       std::shared_ptr<const Transformer> start;
       if (model.train->init_from) start = get(*model.train->init_from);
-      std::cerr << "model " << name << ": " << plan(name) << "\n";
-      TrainedModel trained = train_for_task(*model.train, spec_.task, data_, directory, start);
-      check(trained.completed, "model ", name, ": training stopped at step ", trained.steps_done, " of ",
-            model.train->steps, "; its state is saved in ", directory, ": run again to resume");
-      write_file_atomically((fs::path(directory) / kFinishedMarker).string(),
-                            "steps " + std::to_string(trained.steps_done) + "\ntrain_s " +
-                                std::to_string(trained.train_s) + "\n");
+      const TrainingLock lock(directory, name);  // waits while another process trains this model
+      if (is_trained(name)) {
+        std::cerr << "model " << name << ": reusing " << directory << " (trained by the process waited for)\n";
+      } else {
+        std::cerr << "model " << name << ": " << plan(name) << "\n";
+        TrainedModel trained = train_for_task(*model.train, spec_.task, data_, directory, start);
+        check(trained.completed, "model ", name, ": training stopped at step ", trained.steps_done, " of ",
+              model.train->steps, "; its state is saved in ", directory, ": run again to resume");
+        write_file_atomically((fs::path(directory) / kFinishedMarker).string(),
+                              "steps " + std::to_string(trained.steps_done) + "\ntrain_s " +
+                                  std::to_string(trained.train_s) + "\n");
+      }
     } else {
       std::cerr << "model " << name << ": reusing " << directory << "\n";
     }

@@ -1,6 +1,7 @@
 // Gets every model an experiment names: loads checkpoints given by path, and trains models given by
 // a `train:` block into the cache directory (keyed by a hash of the block and the task), reusing a
-// finished one and resuming an interrupted one. Also the tokenizer that goes with each model.
+// finished one and resuming an interrupted one. Training takes a lock in the model's cache directory,
+// so experiments sharing a cache_dir train each model once. Also the tokenizer that goes with each model.
 #pragma once
 
 #include <map>
