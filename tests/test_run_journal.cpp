@@ -251,6 +251,61 @@ TEST_F(JournalTest, MistypedTtftIsAnErrorNamingTheLine) {
   }
 }
 
+TEST_F(JournalTest, UntouchedJournalHasNoProblem) {
+  {
+    RunJournal journal(path_, "run-a");
+    journal.append({example(0), example(1), example(2)});
+    journal.mark_complete();
+  }
+  EXPECT_NE(contents().find("\"checksum\":\""), std::string::npos) << contents();
+  RunJournal journal(path_, "run-a");
+  EXPECT_EQ(journal.version(), kRunJournalVersion);
+  EXPECT_EQ(journal.problem(), "");
+  EXPECT_TRUE(journal.complete());
+}
+
+TEST_F(JournalTest, RecordEditedAfterWritingFailsItsChecksum) {
+  {
+    RunJournal journal(path_, "run-a");
+    journal.append({example(0), example(1), example(2)});
+  }
+  std::string text = contents();
+  const size_t at = text.find("\"forward_calls\":11");  // example 1, on line 3
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 18, "\"forward_calls\":12");
+  write_raw(text);
+  RunJournal journal(path_, "run-a");
+  EXPECT_EQ(journal.problem().rfind("line 3: checksum mismatch", 0), 0u) << journal.problem();
+}
+
+TEST_F(JournalTest, DeletedLinesBeforeTheCompletionMarkerAreFound) {
+  {
+    RunJournal journal(path_, "run-a");
+    journal.append({example(0), example(1), example(2)});
+    journal.mark_complete();
+  }
+  std::string text = contents();
+  const size_t second = text.find('\n', text.find('\n') + 1);  // end of the first example line
+  write_raw(text.substr(0, text.find('\n') + 1) + text.substr(second + 1));
+  RunJournal journal(path_, "run-a");
+  EXPECT_EQ(journal.examples().size(), 2u);
+  EXPECT_EQ(journal.problem(), "the completion line counts 3 examples but 2 are journaled");
+}
+
+TEST_F(JournalTest, VersionOneJournalWithoutChecksumsIsRead) {
+  write_raw(
+      "{\"kind\":\"header\",\"format\":\"stepwise-run-journal\",\"version\":1,\"run_id\":\"run-a\"}\n"
+      "{\"kind\":\"example\",\"example\":{\"index\":0,\"prompt\":\"p\",\"reference\":\"r\",\"prediction\":\"r\","
+      "\"correct\":true,\"forward_calls\":3,\"generated_tokens\":2,\"wall_s\":0.5,\"first_token_s\":0.25,"
+      "\"commit_step\":[]}}\n"
+      "{\"kind\":\"complete\",\"examples\":1}\n");
+  RunJournal journal(path_, "run-a");
+  EXPECT_EQ(journal.version(), 1);
+  EXPECT_EQ(journal.problem(), "");
+  ASSERT_EQ(indices(journal), (std::vector<int64_t>{0}));
+  EXPECT_TRUE(journal.complete());
+}
+
 TEST_F(JournalTest, OneWriterAtATime) {
   RunJournal first(path_, "run-a");
   EXPECT_THROW(RunJournal(path_, "run-a"), Error);

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <iostream>
 #include <set>
 
+#include "core/error.h"
 #include "core/progress.h"
 #include "core/timing.h"
 #include "decoders/request_order.h"
@@ -95,6 +98,45 @@ bool execute_run(const RunSpec& run, Decoder& decoder, const RunContext& context
   progress.finish(status());
   journal.mark_complete();
   return true;
+}
+
+std::string journal_problem(const RunJournal& journal, const TaskData& data, tasks::Metric metric) {
+  if (!journal.problem().empty()) return journal.problem();
+  const auto& records = data.evaluation;
+  const int64_t total = static_cast<int64_t>(records.size());
+  for (const auto& example : journal.examples()) {
+    const std::string at = "example " + std::to_string(example.index);
+    if (example.index < 0 || example.index >= total)
+      return "example index " + std::to_string(example.index) + " is outside the run's " + std::to_string(total) +
+             " examples";
+    const auto& record = records[static_cast<size_t>(example.index)];
+    if (example.reference != record.output) return at + ": its reference is not the task's";
+    const bool rescored = tasks::score_prediction(metric, record, example.prediction);
+    if (rescored != example.correct)
+      return at + ": journaled as correct=" + (example.correct ? "true" : "false") + " but its prediction scores as " +
+             (rescored ? "correct" : "wrong") + " under " + tasks::metric_name(metric);
+  }
+  if (journal.complete() && static_cast<int64_t>(journal.examples().size()) != total)
+    return "marked complete with " + std::to_string(journal.examples().size()) + " of the run's " +
+           std::to_string(total) + " examples";
+  return "";
+}
+
+std::unique_ptr<RunJournal> open_checked_journal(const std::string& path, const RunSpec& run, const TaskData& data,
+                                                 tasks::Metric metric) {
+  auto journal = std::make_unique<RunJournal>(path, run.run_id);
+  const std::string problem = journal_problem(*journal, data, metric);
+  if (problem.empty()) return journal;
+  journal.reset();  // unlocks the file before it is moved
+  std::string aside = path + ".rejected";
+  for (int n = 2; std::filesystem::exists(std::filesystem::symlink_status(aside)); ++n)
+    aside = path + ".rejected-" + std::to_string(n);
+  std::error_code error;
+  std::filesystem::rename(path, aside, error);
+  check(!error, path, ": not trusted (", problem, ") and cannot be moved aside (", error.message(), ")");
+  std::cerr << "warning: run journal " << path << ": not trusted: " << problem << "; set aside as " << aside
+            << ", redoing the run\n";
+  return std::make_unique<RunJournal>(path, run.run_id);
 }
 
 RunRecord run_record_of(const RunSpec& run, const ExperimentSpec& spec, const RunJournal& journal) {

@@ -120,8 +120,10 @@ int run(const std::vector<std::string>& args) {
   std::vector<RunRecord> finished;
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunSpec& run_spec = runs[i];
-    RunJournal journal((fs::path(spec.output_dir) / "journal" / (run_spec.run_id + ".jsonl")).string(),
-                       run_spec.run_id);
+    const std::unique_ptr<RunJournal> checked_journal = open_checked_journal(
+        (fs::path(spec.output_dir) / "journal" / (run_spec.run_id + ".jsonl")).string(), run_spec, data,
+        spec.task.metric);
+    RunJournal& journal = *checked_journal;
     if (!journal.complete()) {
       const std::string& model_name = run_spec.decoder.model;
       const std::shared_ptr<const Transformer> model = provider.get(model_name);

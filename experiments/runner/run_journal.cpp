@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
+#include "core/content_hash.h"
 #include "core/error.h"
 #include "experiments/runner/example_json.h"
 
@@ -27,6 +29,16 @@ std::string header_line(const std::string& run_id) {
   header["version"] = kRunJournalVersion;
   header["run_id"] = run_id;
   return dump_json_line(header) + "\n";
+}
+
+// The checksum of an example record: XXH3-64 of its canonical JSON (keys sorted, as nlohmann::json
+// dumps them), as 16 hex digits. Reading a line back and dumping its record again gives the same text.
+std::string record_checksum(const nlohmann::json& record) {
+  const std::string canonical = record.dump();
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx",
+                static_cast<unsigned long long>(checksum64({{canonical.data(), canonical.size()}})));
+  return text;
 }
 
 std::string read_all(int fd, const std::string& path) {
@@ -126,16 +138,26 @@ void RunJournal::load(const std::string& text) {
       check(kind == "header" && value.value("format", "") == kFormat, where,
             ": not a stepwise run journal (the first line is not its header)");
       const int64_t version = value.value("version", int64_t{0});
-      check(version == kRunJournalVersion, where, ": run journal version ", version, " is not supported (expected ",
-            kRunJournalVersion, ")");
+      check(version >= 1 && version <= kRunJournalVersion, where, ": run journal version ", version,
+            " is not supported (expected 1 to ", kRunJournalVersion, ")");
+      version_ = version;
       const std::string owner = value.value("run_id", "");
       check(owner == run_id_, where, ": this journal belongs to run '", owner, "', not '", run_id_, "'");
       has_header = true;
     } else if (kind == "example") {
       check(value.contains("example"), where, ": example line without an 'example' object");
+      const auto checksum = value.find("checksum");
+      const bool checksum_required = version_ >= 2;  // version 1 lines have none; later appends do
+      if (problem_.empty() && (checksum != value.end() || checksum_required) &&
+          (checksum == value.end() || !checksum->is_string() || *checksum != record_checksum(value["example"])))
+        problem_ = "line " + std::to_string(line_number) + ": checksum mismatch (the record was changed after it was written)";
       remember(example_from_json(value["example"], where));
     } else if (kind == "complete") {
       complete_ = true;
+      const int64_t counted = value.value("examples", int64_t{-1});
+      if (problem_.empty() && counted != static_cast<int64_t>(examples_.size()))
+        problem_ = "the completion line counts " + std::to_string(counted) + " examples but " +
+                   std::to_string(examples_.size()) + " are journaled";
     } else {
       fail(where, ": unknown run journal line kind '", kind, "'");
     }
@@ -152,6 +174,8 @@ void RunJournal::append(const std::vector<ExampleRecord>& batch) {
     nlohmann::ordered_json line;
     line["kind"] = "example";
     line["example"] = example_to_json(example);
+    // Over the record as it reads back (invalid UTF-8 already replaced by the dump).
+    line["checksum"] = record_checksum(nlohmann::json::parse(dump_json_line(line["example"])));
     text += dump_json_line(line);
     text += '\n';
   }

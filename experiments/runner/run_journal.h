@@ -2,6 +2,9 @@
 // examples: a JSONL file of a header line, one line per finished example and, at the end, a completion
 // marker. Lines are appended (O_APPEND) and fsynced batch by batch. Reopening reads every complete
 // line back; a torn last line (no newline, or not parseable) left by a crash is dropped and cut off.
+// Each example line carries the XXH3-64 checksum of its record's canonical JSON (sorted keys), and the
+// marker the number of examples, so a record edited or deleted after it was written is detected
+// (problem()); version 1 journals, written before checksums, are read without them.
 // The file is locked while open, so two processes cannot write the same run.
 #pragma once
 
@@ -14,7 +17,7 @@
 
 namespace stepwise::runner {
 
-inline constexpr int64_t kRunJournalVersion = 1;
+inline constexpr int64_t kRunJournalVersion = 2;  // 1: no checksums (still read)
 
 class RunJournal {
  public:
@@ -35,6 +38,12 @@ class RunJournal {
   bool complete() const { return complete_; }
   // Bytes of a torn last line dropped when the file was opened (0 when it ended cleanly).
   int64_t dropped_bytes() const { return dropped_bytes_; }
+  // The format version the file was written in (its header's).
+  int64_t version() const { return version_; }
+  // Empty when every line checks out; otherwise why the records cannot be trusted: "line N: checksum
+  // mismatch" (a record changed after it was written, or a version 2 line without a checksum), or a
+  // completion marker whose example count differs from the examples journaled (lines deleted).
+  const std::string& problem() const { return problem_; }
 
   // Appends one line per example in one write, then fsyncs. Not allowed once complete().
   void append(const std::vector<ExampleRecord>& batch);
@@ -54,6 +63,8 @@ class RunJournal {
   std::unordered_map<int64_t, size_t> position_;  // example index -> position in examples_
   bool complete_ = false;
   int64_t dropped_bytes_ = 0;
+  int64_t version_ = kRunJournalVersion;
+  std::string problem_;
 };
 
 }  // namespace stepwise::runner
