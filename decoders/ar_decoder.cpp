@@ -128,8 +128,10 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
   const TransformerConfig& model_config = model_->config();
   for (const auto& prompt : request.prompts) {
     check(!prompt.empty(), "AR decoding needs a non-empty prompt");
-    // Checked before the cache is allocated: the model has no positions past max_position_embeddings.
-    check(request.max_new_tokens <= model_config.max_position_embeddings - static_cast<int64_t>(prompt.size()),
+    // Checked before the cache is allocated: the model has no positions past max_position_embeddings
+    // (0: not set, in a config built in code).
+    check(model_config.max_position_embeddings <= 0 ||
+              request.max_new_tokens <= model_config.max_position_embeddings - static_cast<int64_t>(prompt.size()),
           "ar: prompt (", prompt.size(), " tokens) + max_new_tokens ", request.max_new_tokens,
           " exceeds the model's max_position_embeddings (", model_config.max_position_embeddings, ")");
   }

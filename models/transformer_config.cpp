@@ -60,8 +60,9 @@ void check_size(int64_t value, const char* key, int64_t limit, const std::string
 
 }  // namespace
 
-// Refuses a config that cannot produce finite logits: sizes in [1, kMax...], heads a multiple of kv
-// heads, head_dim even, rope_theta and rms_norm_eps finite and > 0.
+// Refuses a config that cannot produce finite logits: sizes in [1, kMax...] (max_position_embeddings may
+// be 0, not set, in a config built in code), heads a multiple of kv heads, head_dim even, rope_theta and
+// rms_norm_eps finite and > 0.
 void TransformerConfig::validate(const std::string& where) const {
   check_size(vocab_size, "vocab_size", kMaxVocabSize, where);
   check_size(hidden_size, "hidden_size", kMaxHiddenSize, where);
@@ -70,7 +71,9 @@ void TransformerConfig::validate(const std::string& where) const {
   check_size(num_heads, "num_attention_heads", kMaxHeads, where);
   check_size(num_kv_heads, "num_key_value_heads", kMaxHeads, where);
   check_size(head_dim, "head_dim", kMaxHeadDim, where);
-  check_size(max_position_embeddings, "max_position_embeddings", kMaxPositions, where);
+  // 0 means not set, which only a config built in code has (config.json gets a value, checked below).
+  check(max_position_embeddings >= 0 && max_position_embeddings <= kMaxPositions, where,
+        ": max_position_embeddings must be between 1 and ", kMaxPositions, ", got ", max_position_embeddings);
   check(num_heads % num_kv_heads == 0, where, ": num_attention_heads (", num_heads,
         ") must be a multiple of num_key_value_heads (", num_kv_heads, ")");
   check(head_dim % 2 == 0, where, ": head_dim (", head_dim, ") must be even for rotary embeddings");
@@ -112,6 +115,7 @@ TransformerConfig parse_transformer_config(const nlohmann::json& json, const std
     config.head_dim = config.hidden_size / config.num_heads;
   }
   config.max_position_embeddings = optional_int(json, "max_position_embeddings", where).value_or(32768);
+  check_size(config.max_position_embeddings, "max_position_embeddings", kMaxPositions, where);
   config.rms_norm_eps = optional_number(json, "rms_norm_eps", where).value_or(config.rms_norm_eps);
 
   // RoPE: top-level rope_theta (older writers) or rope_parameters {rope_type, rope_theta} (newer).

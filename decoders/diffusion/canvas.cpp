@@ -25,8 +25,9 @@ Canvas make_canvas(const std::vector<std::vector<int64_t>>& prompts, int64_t gen
       check(id >= 0 && id < config.vocab_size, "diffusion: prompt token ", id, " is outside the vocabulary [0, ",
             config.vocab_size, ")");
   }
-  // Checked before the canvas is allocated: the model has no positions past max_position_embeddings.
-  check(gen_len <= config.max_position_embeddings - longest, "diffusion: prompt (", longest,
+  // Checked before the canvas is allocated: the model has no positions past max_position_embeddings
+  // (0: not set, in a config built in code).
+  check(config.max_position_embeddings <= 0 || gen_len <= config.max_position_embeddings - longest, "diffusion: prompt (", longest,
         " tokens) + generation length ", gen_len, " exceeds the model's max_position_embeddings (",
         config.max_position_embeddings, ")");
   const int64_t pad_id = config.pad_token_id.value_or(config.eos_token_ids.empty() ? 0 : config.eos_token_ids[0]);
