@@ -1,10 +1,18 @@
-// Test helpers: fixture paths, expected.json, temporary directories.
+// Test helpers: fixture paths, expected.json, temporary directories, magnitudes for numeric bounds.
 #include "tests/fixture_utils.h"
+
+#include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <random>
+
+#include "tests/numeric_bounds.h"
 
 namespace stepwise::testing {
 
@@ -44,6 +52,87 @@ void copy_fixture(const std::string& name, const std::filesystem::path& destinat
     fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing);
     fs::permissions(target, fs::perms::owner_write, fs::perm_options::add);
   }
+}
+
+double max_abs(const torch::Tensor& x) { return x.abs().max().item<double>(); }
+
+double max_abs_difference(const torch::Tensor& a, const torch::Tensor& b) { return max_abs(a - b); }
+
+namespace {
+
+bool report_bounds() { return std::getenv("STEPWISE_REPORT_BOUNDS") != nullptr; }
+
+}  // namespace
+
+void expect_within_bound(double difference, double bound, const std::string& label) {
+  EXPECT_LE(difference, bound) << label;
+  if (report_bounds())
+    std::printf("bound %s: %.3g of %.3g (%.1f %%)\n", label.c_str(), difference, bound, 100.0 * difference / bound);
+}
+
+void expect_margin_above(double margin, double required, const std::string& label) {
+  EXPECT_GT(margin, required) << label << ": a choice is a near-tie within rounding";
+  if (report_bounds()) std::printf("margin %s: %.3g, needs > %.3g\n", label.c_str(), margin, required);
+}
+
+int64_t forward_reduction_length(const TransformerConfig& config, int64_t tokens) {
+  return std::max({config.intermediate_size, config.hidden_size, config.num_heads * config.head_dim, tokens});
+}
+
+torch::Tensor top_two_gaps(const torch::Tensor& logits) {
+  torch::Tensor top = std::get<0>(logits.topk(2, -1));  // (T, 2)
+  return top.select(-1, 0) - top.select(-1, 1);
+}
+
+namespace {
+
+// Logits (n, V) of the steps that produced `generated`: rows P-1 .. P+n-2 of one causal forward.
+torch::Tensor greedy_step_logits(const Transformer& model, const std::vector<int64_t>& prompt,
+                                 const std::vector<int64_t>& generated) {
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> sequence = prompt;
+  sequence.insert(sequence.end(), generated.begin(), generated.end());
+  const int64_t length = static_cast<int64_t>(sequence.size());
+  const int64_t prompt_length = static_cast<int64_t>(prompt.size());
+  const int64_t steps = static_cast<int64_t>(generated.size());
+  torch::Tensor logits = model.forward(torch::tensor(sequence, torch::kInt64).view({1, length}),
+                                       torch::arange(length).view({1, length}))[0];  // (T, V)
+  return logits.narrow(0, prompt_length - 1, steps).to(torch::kFloat32);
+}
+
+}  // namespace
+
+GreedyMargins greedy_margins(const Transformer& model, const std::vector<int64_t>& prompt,
+                             const std::vector<int64_t>& generated) {
+  torch::Tensor logits = greedy_step_logits(model, prompt, generated);  // (n, V)
+  torch::Tensor chosen = torch::tensor(generated, torch::kInt64).view({-1, 1});
+  torch::Tensor chosen_logit = logits.gather(1, chosen).squeeze(1);                        // (n)
+  torch::Tensor others = logits.scatter(1, chosen, -std::numeric_limits<float>::infinity());  // (n, V)
+  torch::Tensor margins = (chosen_logit - std::get<0>(others.max(1))).to(torch::kFloat64).contiguous();
+  GreedyMargins out;
+  out.margins.assign(margins.data_ptr<double>(), margins.data_ptr<double>() + margins.numel());
+  const TransformerConfig& config = model.config();
+  const int64_t length = static_cast<int64_t>(prompt.size() + generated.size());
+  out.bound = model.dtype() == torch::kBFloat16
+                  ? bfloat16_pair_bound(max_abs(logits), bfloat16_forward_roundings(config.num_layers))
+                  : float32_bound(max_abs(logits), forward_reduction_length(config, length));
+  return out;
+}
+
+size_t stable_greedy_steps(const Transformer& model, const std::vector<int64_t>& prompt,
+                           const std::vector<int64_t>& generated) {
+  const GreedyMargins greedy = greedy_margins(model, prompt, generated);
+  size_t steps = 0;
+  while (steps < greedy.margins.size() && greedy.margins[steps] > stable_top_two_gap(greedy.bound)) ++steps;
+  return steps;
+}
+
+void expect_stable_greedy(const Transformer& model, const std::vector<int64_t>& prompt,
+                          const std::vector<int64_t>& generated, const std::string& label) {
+  ASSERT_FALSE(generated.empty()) << label;
+  const GreedyMargins greedy = greedy_margins(model, prompt, generated);
+  const double smallest = *std::min_element(greedy.margins.begin(), greedy.margins.end());
+  expect_margin_above(smallest, stable_top_two_gap(greedy.bound), label);
 }
 
 }  // namespace stepwise::testing

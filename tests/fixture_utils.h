@@ -1,5 +1,6 @@
 // Helpers shared by the tests: where the fixture checkpoints are, reading expected.json, temporary
-// directories that clean up after themselves, and tensor comparisons with readable failures.
+// directories that clean up after themselves, and the magnitudes the numeric bounds of
+// tests/numeric_bounds.h are computed from (largest values, reduction lengths, greedy margins).
 #pragma once
 
 #include <torch/types.h>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "models/transformer.h"
 
 namespace stepwise::testing {
 
@@ -35,5 +38,42 @@ class TempDir {
 
 // Copies every file of a fixture checkpoint into `destination` (writable).
 void copy_fixture(const std::string& name, const std::filesystem::path& destination);
+
+// max |x| over a tensor, and max |a - b|.
+double max_abs(const torch::Tensor& x);
+double max_abs_difference(const torch::Tensor& a, const torch::Tensor& b);
+
+// A gtest failure naming `label` unless difference <= bound. With STEPWISE_REPORT_BOUNDS set in the
+// environment it also prints "bound <label>: <difference> of <bound> (<percent>)" to stdout, which is
+// how the measured fractions quoted next to the assertions were obtained.
+void expect_within_bound(double difference, double bound, const std::string& label);
+// A gtest failure naming `label` unless margin > required; reported the same way.
+void expect_margin_above(double margin, double required, const std::string& label);
+
+// The longest reduction in one forward pass of `config` over `tokens` positions: the MLP's down
+// projection (intermediate size), the other projections and norms (hidden size, heads * head_dim) and
+// attention over the keys (tokens).
+int64_t forward_reduction_length(const TransformerConfig& config, int64_t tokens);
+
+// logits (T, V) -> (T): largest minus second largest logit of every row.
+torch::Tensor top_two_gaps(const torch::Tensor& logits);
+
+// How firmly greedy decoding chose `generated` after `prompt`: one causal forward over prompt +
+// generated, and at each generated token its logit minus the largest other logit at the step that
+// produced it (negative where the model's argmax is another token).
+struct GreedyMargins {
+  std::vector<double> margins;  // one per generated token
+  double bound = 0.0;  // bound between two forwards in the model's dtype (tests/numeric_bounds.h)
+};
+GreedyMargins greedy_margins(const Transformer& model, const std::vector<int64_t>& prompt,
+                             const std::vector<int64_t>& generated);
+// The number of leading greedy steps whose margin exceeds twice the bound: the part of `generated`
+// that another evaluation order (cache, batch, kernel) must reproduce.
+size_t stable_greedy_steps(const Transformer& model, const std::vector<int64_t>& prompt,
+                           const std::vector<int64_t>& generated);
+// Greedy decoding of `generated` after `prompt` cannot flip under rounding: a gtest failure unless
+// every margin exceeds twice the bound.
+void expect_stable_greedy(const Transformer& model, const std::vector<int64_t>& prompt,
+                          const std::vector<int64_t>& generated, const std::string& label);
 
 }  // namespace stepwise::testing

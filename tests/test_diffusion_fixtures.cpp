@@ -1,15 +1,22 @@
 // The diffusion decoder against the independent reference runs in the fixtures' expected.json:
 // Dream's diffusion_generate on dream-tiny (time grid, logit shift, maskgit_plus / topk_margin /
 // entropy, one case with the whole canvas after every step) and LLaDA's generate on llama-bidir-tiny
-// (even split per block, low_confidence). Tokens, reveals per step and history must match exactly.
+// (even split per block, low_confidence). Tokens, reveals per step and history must match exactly:
+// each case first checks that no choice it makes is within float32 rounding of flipping (every
+// committed token's top-two gap, and the fixture's smallest gap between the last selected and the
+// first unselected confidence, against the bound of tests/numeric_bounds.h).
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
+
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "decoders/diffusion/diffusion_decoder.h"
 #include "models/checkpoint.h"
 #include "tests/fixture_utils.h"
+#include "tests/numeric_bounds.h"
 
 namespace stepwise {
 namespace {
@@ -34,6 +41,49 @@ DiffusionConfig config_of(const nlohmann::json& c) {
   return config;
 }
 
+// How far a confidence can move when every logit moves by at most delta, per unit of delta: the
+// probability-based ones (maskgit_plus, low_confidence, topk_margin) change by at most 2 delta, since
+// dp_i = p_i (dz_i - sum_j p_j dz_j); Dream's entropy sum p log p by at most 2 delta H <= 2 delta log V.
+double confidence_sensitivity(const std::string& alg, int64_t vocab) {
+  return alg == "entropy" ? 2.0 * std::log(static_cast<double>(vocab)) : 2.0;
+}
+
+struct CommittedMargin {
+  double margin = INFINITY;  // smallest committed token's logit minus the best other logit
+  double scale = 0.0;        // largest |logit| of the canvases' forwards
+};
+
+// Over every token the run committed, each read from a float32 forward of the canvas before its step
+// (shifted one position for Dream).
+CommittedMargin min_committed_margin(const Transformer& model, const std::vector<int64_t>& prompt,
+                                     const DecodeResult& result, int64_t mask_id) {
+  torch::NoGradGuard no_grad;
+  const int64_t p = static_cast<int64_t>(prompt.size()), n = static_cast<int64_t>(result.history[0][0].size());
+  const int64_t shift = model.config().shift_logits ? 1 : 0;
+  std::vector<int64_t> before(static_cast<size_t>(n), mask_id);
+  CommittedMargin out;
+  for (const auto& step : result.history) {
+    std::vector<int64_t> canvas = prompt;
+    canvas.insert(canvas.end(), before.begin(), before.end());
+    const int64_t width = p + n;
+    ForwardOptions options;
+    options.attention = AttentionSpec::bidirectional();
+    const torch::Tensor logits = model.forward(torch::tensor(canvas).view({1, width}),
+                                               torch::arange(width).view({1, width}), options)[0];  // (W, V)
+    out.scale = std::max(out.scale, testing::max_abs(logits));
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t token = step[0][static_cast<size_t>(j)];
+      if (before[static_cast<size_t>(j)] != mask_id || token == mask_id) continue;  // not committed now
+      torch::Tensor row = logits[p + j - shift].clone();  // (V)
+      const double chosen = row[token].item<double>();
+      row[token] = -INFINITY;
+      out.margin = std::min(out.margin, chosen - row.max().item<double>());
+    }
+    before = step[0];
+  }
+  return out;
+}
+
 void expect_case_matches(const std::string& model_name, size_t index) {
   const nlohmann::json expected = fixture_expected(model_name);
   const nlohmann::json& c = expected["diffusion_cases"].at(index);
@@ -45,8 +95,27 @@ void expect_case_matches(const std::string& model_name, size_t index) {
   DecodeRequest request;
   request.prompts = {prompt};
   request.max_new_tokens = c["gen_len"].get<int64_t>();
-  request.record_trace = c.contains("history");
+  request.record_trace = true;
   const DecodeResult result = decoder.decode(request);
+  ASSERT_FALSE(result.history.empty());
+
+  // The choices cannot flip under float32 rounding. Tokens: each committed token's top-two gap
+  // exceeds twice the bound (smallest 0.0032 over the nine cases; twice the bound is about 3.4e-4).
+  const int64_t width = static_cast<int64_t>(prompt.size()) + request.max_new_tokens;
+  const CommittedMargin committed = min_committed_margin(*model, prompt, result, *model->config().mask_token_id);
+  const double bound =
+      testing::float32_bound(committed.scale, testing::forward_reduction_length(model->config(), width));
+  const std::string label = model_name + " case " + std::to_string(index);
+  testing::expect_margin_above(committed.margin, testing::stable_top_two_gap(bound), label + " tokens");
+  // Order of the confidences: the fixture's smallest gap between selected and unselected (0.0010 to
+  // 0.033) exceeds what the bound can move two confidences by (6.8e-4 for the 0.0010 case, 4.0e-3 for
+  // entropy); null when one step reveals everything.
+  if (!c["min_confidence_gap"].is_null()) {
+    const std::string alg = c.contains("alg") ? c["alg"].get<std::string>() : c["remasking"].get<std::string>();
+    testing::expect_margin_above(c["min_confidence_gap"].get<double>(),
+                                 2.0 * confidence_sensitivity(alg, model->config().vocab_size) * bound,
+                                 label + " confidence order");
+  }
 
   ASSERT_EQ(result.tokens.size(), 1u);
   EXPECT_EQ(result.tokens[0], json_ids(c["expected"])) << decoder.describe();
