@@ -111,8 +111,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       for (const auto& dim : entry["shape"]) {
         check(dim.is_number_integer() && dim.get<int64_t>() >= 0, where, ": bad shape entry");
         info.shape.push_back(dim.get<int64_t>());
-        numel *= info.shape.back();
+        if (__builtin_mul_overflow(numel, info.shape.back(), &numel))
+          fail(where, ": shape ", entry["shape"].dump(), " has more elements than 64 bits can count");
       }
+      int64_t bytes = 0;
+      if (__builtin_mul_overflow(numel, element_size, &bytes))
+        fail(where, ": shape ", entry["shape"].dump(), " has more bytes than 64 bits can count");
       const auto& offsets = entry["data_offsets"];
       check(offsets.is_array() && offsets.size() == 2, where, ": data_offsets must be [begin, end]");
       info.begin = offsets[0].get<uint64_t>();
@@ -120,8 +124,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       check(info.begin <= info.end, where, ": data_offsets begin > end");
       check(info.end <= data_size, where, ": data ends at byte ", info.end, " but the data section holds only ",
             data_size, " bytes (truncated file?)");
-      check(info.end - info.begin == static_cast<uint64_t>(numel * element_size), where, ": byte range of ",
-            info.end - info.begin, " does not match shape and dtype (", numel * element_size, " bytes)");
+      check(info.end - info.begin == static_cast<uint64_t>(bytes), where, ": byte range of ", info.end - info.begin,
+            " does not match shape and dtype (", bytes, " bytes)");
       infos_.emplace(name, std::move(info));
     }
   } catch (...) {
