@@ -95,7 +95,11 @@ TransformerConfig parse_transformer_config(const nlohmann::json& json, const std
   if (json.contains("eos_token_id")) {
     const auto& eos = json["eos_token_id"];
     if (eos.is_array()) {
-      for (const auto& id : eos) config.eos_token_ids.push_back(id.get<int64_t>());
+      for (const auto& id : eos) {
+        // A float here would be converted to an integer, undefined behaviour when out of range.
+        check(id.is_number_integer(), where, ": key 'eos_token_id' must hold integers, got ", id.dump());
+        config.eos_token_ids.push_back(id.get<int64_t>());
+      }
     } else if (eos.is_number_integer()) {
       config.eos_token_ids.push_back(eos.get<int64_t>());
     }
