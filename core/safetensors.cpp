@@ -186,9 +186,15 @@ TensorStore::TensorStore(const std::string& directory) : directory_(directory) {
       const std::string shard_name = shard.get<std::string>();
       auto it = shard_index.find(shard_name);
       if (it == shard_index.end()) {
+        // A shard is a file next to the index: no directories, so the index cannot point outside the checkpoint.
+        check(!shard_name.empty() && shard_name.find('/') == std::string::npos && shard_name != "." &&
+                  shard_name != "..",
+              index_path.string(), ": tensor '", name, "' names shard '", shard_name,
+              "', which is not a file name in the checkpoint directory");
         const fs::path shard_path = fs::path(directory) / shard_name;
-        check(fs::exists(shard_path), index_path.string(), ": tensor '", name, "' is in shard '", shard_name,
-              "', which does not exist");
+        std::error_code error;  // e.g. a name longer than the file system allows
+        check(fs::exists(shard_path, error), index_path.string(), ": tensor '", name, "' is in shard '", shard_name,
+              "', which does not exist", error ? " (" + error.message() + ")" : std::string());
         files_.push_back(std::make_unique<SafetensorsFile>(shard_path.string()));
         it = shard_index.emplace(shard_name, files_.size() - 1).first;
       }
