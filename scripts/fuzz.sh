@@ -48,8 +48,6 @@ cmake --build "$build_dir" -j "$jobs" --target "${targets[@]/#/fuzz_}"
 
 # Parsers that read files get them in a private directory; tmpfs keeps the many small writes cheap.
 [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=${TMPDIR:-/dev/shm}
-# LibTorch keeps global allocations for the life of the process: leak checks only where it is not linked.
-torch_free="transformer_config tokenizer_load tokenizer_codec task_records run_journal"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 failed=0
 summary=()
@@ -59,15 +57,13 @@ for target in "${targets[@]}"; do
   mkdir -p "$dir/corpus" "$dir/artifacts"
   seeds=("$root/tests/fuzz/corpus/$target")
   [ -d "$root/tests/fuzz_regressions/$target" ] && seeds+=("$root/tests/fuzz_regressions/$target")
-  leaks=0
-  [[ " $torch_free " == *" $target "* ]] && leaks=1
   dict=()
   [ -f "$root/tests/fuzz/dict/$target.dict" ] && dict=(-dict="$root/tests/fuzz/dict/$target.dict")
   echo "fuzz: $target for $seconds s"
   status=0
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=$leaks} "$build_dir/fuzz/fuzz_$target" -max_total_time="$seconds" \
+  "$build_dir/fuzz/fuzz_$target" -max_total_time="$seconds" \
     -rss_limit_mb="${STEPWISE_FUZZ_RSS_MB:-2048}" -malloc_limit_mb="${STEPWISE_FUZZ_RSS_MB:-2048}" \
-    -timeout="${STEPWISE_FUZZ_TIMEOUT:-10}" -detect_leaks=$leaks -print_final_stats=1 -max_len=65536 "${dict[@]}" \
+    -timeout="${STEPWISE_FUZZ_TIMEOUT:-10}" -print_final_stats=1 -max_len=65536 "${dict[@]}" \
     -artifact_prefix="$dir/artifacts/" "$dir/corpus" "${seeds[@]}" >"$dir/log.txt" 2>&1 || status=$?
   executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log.txt" | grep -o '[0-9]*$' || true)
   coverage=$(grep -E '^#[0-9]+.*cov: ' "$dir/log.txt" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || true)
