@@ -22,6 +22,10 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Ids index dense tables (id -> bytes, id -> kind), so an id far above the number of tokens the file
+// defines would size them by an unchecked field. Real vocabularies leave few ids unused.
+constexpr int64_t kMaxUnusedIds = int64_t{1} << 16;
+
 // The file as read: every setting as a JSON tree, the vocabulary and the merges as flat lists.
 struct TokenizerFile {
   Json config;  // without model.vocab and model.merges
@@ -354,7 +358,7 @@ void check_model_options(const Loader& loader, const Json& model) {
 }
 
 void load_model(const Loader& loader, TokenizerFile& file, const bpe::ByteLevelAlphabet& alphabet,
-                bpe::TokenizerState& state) {
+                bpe::TokenizerState& state, int64_t id_limit) {
   const Json& model = loader.member(file.config, "model", "(top level)");
   const std::string type = model.is_object() ? model.value("type", std::string("BPE")) : std::string("?");
   if (type != "BPE") loader.error("model.type '", type, "' is not supported (only BPE)");
@@ -366,6 +370,9 @@ void load_model(const Loader& loader, TokenizerFile& file, const bpe::ByteLevelA
   state.token_ids.reserve(file.vocab.size() + 64);
   for (auto& [token, value] : file.vocab) {
     if (value < 0 || value >= INT32_MAX) loader.error("model.vocab[\"", token, "\"] = ", value, " is not a valid id");
+    if (value >= id_limit)
+      loader.error("model.vocab[\"", token, "\"] = ", value, " is not a valid id: ids must stay below ", id_limit,
+                   " (the tokens the file defines plus ", kMaxUnusedIds, " unused ids)");
     const auto id = static_cast<int32_t>(value);
     max_id = std::max(max_id, id);
     state.token_ids[std::move(token)] = id;
@@ -410,7 +417,7 @@ void load_model(const Loader& loader, TokenizerFile& file, const bpe::ByteLevelA
 
 // Added tokens override the model vocabulary for lookup and decoding, and are matched before anything else.
 void load_added_tokens(const Loader& loader, const Json& list, const bpe::ByteLevelAlphabet& alphabet,
-                       bpe::TokenizerState& state) {
+                       bpe::TokenizerState& state, int64_t id_limit) {
   if (!list.is_array()) loader.error("added_tokens must be a list");
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = "added_tokens[" + std::to_string(i) + "]";
@@ -421,6 +428,9 @@ void load_added_tokens(const Loader& loader, const Json& list, const bpe::ByteLe
     const Json& id = loader.member(entry, "id", where);
     if (!id.is_number_integer()) loader.error(where, ".id must be an integer");
     token->id = loader.id(id.get<int64_t>(), where + ".id");
+    if (token->id >= id_limit)
+      loader.error(where, ".id = ", token->id, " is not a valid token id: ids must stay below ", id_limit,
+                   " (the tokens the file defines plus ", kMaxUnusedIds, " unused ids)");
     token->special = loader.bool_member(entry, "special", false, where);
     token->single_word = loader.bool_member(entry, "single_word", false, where);
     token->lstrip = loader.bool_member(entry, "lstrip", false, where);
@@ -455,16 +465,19 @@ BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
   const bpe::ByteLevelAlphabet alphabet;
   auto state = std::make_unique<bpe::TokenizerState>();
   state->path = path;
-  load_model(loader, file, alphabet, *state);
-
   const Json& config = file.config;
+  const Json added_tokens = config.value("added_tokens", Json::array());
+  const int64_t defined = static_cast<int64_t>(file.vocab.size() + (added_tokens.is_array() ? added_tokens.size() : 0));
+  const int64_t id_limit = defined + kMaxUnusedIds;
+  load_model(loader, file, alphabet, *state, id_limit);
+
   load_normalizer(loader, config.value("normalizer", Json()), "normalizer", state->normalizer);
   const Json pre_tokenizer = config.value("pre_tokenizer", Json());
   if (pre_tokenizer.is_null()) loader.error("pre_tokenizer is missing: not a byte-level BPE tokenizer");
   check_byte_level_last(loader, pre_tokenizer);
   load_pre_tokenizer(loader, pre_tokenizer, "pre_tokenizer", state->pre_tokenizer);
   check_decoder(loader, config.value("decoder", Json()));
-  load_added_tokens(loader, config.value("added_tokens", Json::array()), alphabet, *state);
+  load_added_tokens(loader, added_tokens, alphabet, *state, id_limit);
   return BpeTokenizer(std::move(state));
 }
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -139,6 +140,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       for (const auto& dim : entry["shape"]) {
         check(dim.is_number_unsigned(), where, ": bad shape entry ", dim.dump(), " (expected an integer >= 0)");
         const uint64_t extent = dim.get<uint64_t>();
+        check(extent <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), where, ": shape entry ",
+              dim.dump(), " is past what a tensor extent can hold");
         check(extent == 0 || bytes == 0 || bytes <= data_size / extent, where, ": shape ", entry["shape"].dump(),
               " needs more bytes than the data section holds (", data_size, ")");
         bytes *= extent;
@@ -222,8 +225,9 @@ TensorStore::TensorStore(const std::string& directory) : directory_(directory) {
       auto it = shard_index.find(shard_name);
       if (it == shard_index.end()) {
         const fs::path shard_path = fs::path(directory) / shard_name;
-        check(fs::exists(shard_path), index_path.string(), ": tensor '", name, "' is in shard '", shard_name,
-              "', which does not exist");
+        std::error_code error;  // e.g. a name longer than the file system allows
+        check(fs::exists(shard_path, error), index_path.string(), ": tensor '", name, "' is in shard '", shard_name,
+              "', which does not exist", error ? " (" + error.message() + ")" : std::string());
         files_.push_back(std::make_unique<SafetensorsFile>(shard_path.string()));
         it = shard_index.emplace(shard_name, files_.size() - 1).first;
       }

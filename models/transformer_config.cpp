@@ -151,7 +151,8 @@ TransformerConfig parse_transformer_config(const nlohmann::json& json, const std
     const auto& eos = json["eos_token_id"];
     if (eos.is_array()) {
       for (const auto& id : eos) {
-        check(id.is_number_integer(), where, ": key 'eos_token_id' must hold integers, got ", eos.dump());
+        // A float here would be converted to an integer, undefined behaviour when out of range.
+        check(id.is_number_integer(), where, ": key 'eos_token_id' must hold integers, got ", id.dump());
         config.eos_token_ids.push_back(id.get<int64_t>());
       }
     } else if (eos.is_number_integer()) {

@@ -1,6 +1,9 @@
 // JSON fields of an ExampleRecord.
 #include "experiments/runner/example_json.h"
 
+#include <algorithm>
+#include <type_traits>
+
 #include "core/error.h"
 
 namespace stepwise::runner {
@@ -10,6 +13,14 @@ template <typename T>
 T field(const nlohmann::json& object, const char* key, const std::string& where) {
   const auto found = object.find(key);
   check(found != object.end(), where, ": missing field '", key, "'");
+  // Integer fields must hold JSON integers: converting a float is undefined behaviour when out of range.
+  const auto is_integer = [](const nlohmann::json& value) { return value.is_number_integer(); };
+  if constexpr (std::is_same_v<T, int64_t>) {
+    check(is_integer(*found), where, ": field '", key, "' must be an integer");
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    check(found->is_array() && std::all_of(found->begin(), found->end(), is_integer), where, ": field '", key,
+          "' must be a list of integers");
+  }
   try {
     return found->get<T>();
   } catch (const nlohmann::json::exception&) {

@@ -1,6 +1,7 @@
 // Experiment file parsing and sweep expansion.
 #include "experiments/runner/experiment_spec.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,9 @@
 
 namespace stepwise::runner {
 namespace {
+
+// Most runs one experiment file may define (decoders x sweep values x seeds).
+constexpr size_t kMaxRuns = 10000;
 
 TaskSpec parse_task(const YamlReader& block) {
   TaskSpec task;
@@ -194,6 +198,22 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
   }
   root.allow("sweep");
   root.finish();
+
+  // The grid is expanded (and every point validated) up front, so its size is bounded before that.
+  const auto capped_product = [](size_t a, size_t b) {
+    size_t product = 0;
+    return __builtin_mul_overflow(a, b, &product) || product > kMaxRuns ? kMaxRuns + 1 : product;
+  };
+  size_t runs = 0;
+  for (const auto& decoder : spec.decoders) {
+    size_t grid = std::min(spec.seeds.size(), kMaxRuns + 1);
+    for (const auto& axis : spec.sweep)
+      if (axis.decoder == decoder.name) grid = capped_product(grid, axis.values.size());
+    runs += grid;
+    if (runs > kMaxRuns)
+      root.fail_at(root.has("sweep") ? "sweep" : "seeds", "the grid has more than " + std::to_string(kMaxRuns) +
+                                                           " runs (decoders x sweep values x seeds); split the experiment");
+  }
 
   YAML::Emitter emitter;
   emitter << root.node();
