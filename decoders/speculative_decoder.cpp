@@ -83,6 +83,11 @@ DecodeResult SpeculativeDecoder::decode(const DecodeRequest& request) {
   check(!request.prompts[0].empty(), "speculative decoding needs a non-empty prompt");
   check(request.max_new_tokens >= 0, "max_new_tokens must be >= 0, got ", request.max_new_tokens);
   check(request.seeds.size() <= 1, "decode request has ", request.seeds.size(), " seeds for 1 prompt");
+  // Checked before any cache is allocated: the target has no positions past max_position_embeddings (0: no bound).
+  const int64_t max_positions = target_->config().max_position_embeddings;
+  check(max_positions <= 0 || request.max_new_tokens <= max_positions - static_cast<int64_t>(request.prompts[0].size()),
+        "speculative: prompt (", request.prompts[0].size(), " tokens) + max_new_tokens ", request.max_new_tokens,
+        " exceeds the target model's max_position_embeddings (", max_positions, ")");
 
   const SamplingParams& sampling = config_.sampling;
   const StopTokens stop(config_.stop_ids, config_.stop_on_eos, target_->config().eos_token_ids);

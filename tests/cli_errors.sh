@@ -158,6 +158,9 @@ expect 2 "exceeds the model's max_position_embeddings (512)" -- \
 expect 2 "exceeds the model's max_position_embeddings (512)" -- \
   bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
   --ids 1,2 --max-new-tokens 1000000000
+expect 2 "exceeds the target model's max_position_embeddings (512)" -- \
+  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
+  --ids 1,2 --decoder speculative --draft-ngram 2 --max-new-tokens 1000000000
 
 # Thread counts: bounded, numeric, positive.
 expect 2 "^error: --threads: expected 0 (automatic) or 1 to" -- timeout 30 "$stepwise" generate \
