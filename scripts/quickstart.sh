@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, runs the quickstart experiment (configs/quickstart.yaml: trains a
-# small AR and a small diffusion model on 4x4 Sudoku, sweeps diffusion steps and threshold decoding
-# against AR greedy, prints the table) and renders the plots next to the results.
+# small AR and a small MGDM diffusion model on path-star graphs, sweeps diffusion steps and the study's
+# remasking decoder against AR greedy, prints the table) and renders the plots next to the results.
 # Extra arguments go to run_experiment (e.g. --threads 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +9,4 @@ bash scripts/setup.sh
 build_dir=${STEPWISE_BUILD_DIR:-build}
 "$build_dir/bin/run_experiment" configs/quickstart.yaml "$@"
 bash scripts/render_notebooks.sh results/quickstart/results.h5
-echo "plots: results/quickstart/*.png, notebook: results/quickstart/quality_vs_steps.html"
+echo "plots: results/quickstart/*.png, notebooks: results/quickstart/quality_vs_steps.html, decoding_order.html"
