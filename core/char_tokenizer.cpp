@@ -6,7 +6,7 @@ namespace stepwise {
 CharTokenizer::CharTokenizer()
     : symbols_{"[PAD]", "[SEP]", "[MASK]", "[EOS]", "[UNK]", "0", "1", "2", "3", "4", "5", "6",
                "7",     "8",     "9",      "*",     "+",     "-", "/", "=", ",", "a", "b", "c",
-               "d",     "e",     "f",      "g",     "h",     "i", "j"} {}
+               "d",     "e",     "f",      "g",     "h",     "i", "j",   "|"} {}
 
 std::vector<int64_t> CharTokenizer::encode(const std::string& text) const {
   std::vector<int64_t> ids;

@@ -1,6 +1,6 @@
 // The one small interface every tokenizer offers (text <-> token ids), plus the character tokenizer
-// of the synthetic planning tasks: the 31-symbol vocabulary of the diffusion-vs-AR study,
-// [PAD]=0 [SEP]=1 [MASK]=2 [EOS]=3 [UNK]=4, then 0-9 * + - / = , a-j.
+// of the synthetic planning tasks: the study's 31 symbols [PAD]=0 [SEP]=1 [MASK]=2 [EOS]=3 [UNK]=4,
+// 0-9 * + - / = , a-j, then '|' (id 31, the path-star edge separator): 32 symbols.
 // Byte-level BPE from a Hugging Face tokenizer.json lives in core/bpe_tokenizer.h.
 #pragma once
 

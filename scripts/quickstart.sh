@@ -9,4 +9,4 @@ bash scripts/setup.sh
 build_dir=${STEPWISE_BUILD_DIR:-build}
 "$build_dir/bin/run_experiment" configs/quickstart.yaml "$@"
 bash scripts/render_notebooks.sh results/quickstart/results.h5
-echo "plots: results/quickstart/*.png, notebook: results/quickstart/quality_vs_steps.html"
+echo "plots: results/quickstart/*.png, notebooks: results/quickstart/quality_vs_steps.html, decoding_order.html"

@@ -1,7 +1,8 @@
 // Batches, seeds and the arithmetic of guidance and remasking on the fixture models: sampled decoding
 // is reproducible from the seeds and each row is independent of the rest of the batch; left-padded
 // rows equal their single-row runs; guidance equals un + (s + 1)(cond - un) computed by hand from two
-// forward passes; the remasking decoder's single step is the argmax and its masks follow int(N t/T).
+// forward passes; the remasking decoder's single step is the argmax and its masks follow int(N t/T);
+// the study's stochastic setting keeps that count, is reproducible per seed and differs across seeds.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -175,6 +176,37 @@ TEST(Remasking, RemasksIntNTimesRateAfterEveryStep) {
     EXPECT_EQ(masked, c.masked_after_step) << to_string(c.schedule);
     EXPECT_EQ(result.tokens[0], result.history.back()[0]);
   }
+}
+
+TEST(Remasking, StudySettingIsStochasticLinearTwentySteps) {
+  const RemaskingConfig study = study_remasking_config();
+  EXPECT_EQ(study.steps, 20);
+  EXPECT_EQ(study.schedule, RemaskSchedule::kLinear);
+  ASSERT_TRUE(study.noise_scale.has_value());
+  EXPECT_EQ(*study.noise_scale, 0.5);
+
+  auto model = load_checkpoint(fixture_model("dream-tiny"));
+  const std::vector<int64_t> prompt = json_ids(fixture_expected("dream-tiny")["prompt"]);
+  const int64_t mask = *model->config().mask_token_id;
+  auto run = [&](uint64_t seed) {
+    DecodeRequest request = request_of({prompt}, {seed}, 16);
+    request.record_trace = true;
+    return RemaskingDecoder(model, study).decode(request);
+  };
+  const DecodeResult first = run(1), again = run(1);
+  EXPECT_EQ(first.history, again.history);  // reproducible from the seed
+  EXPECT_EQ(first.stats.forward_calls, 20);
+  // The noise changes which positions are re-masked, not how many: at least int(16 * t / 20) masks after
+  // step k (the random fixture model may also predict the mask id itself at some positions).
+  ASSERT_EQ(first.history.size(), 20u);
+  for (size_t k = 0; k < first.history.size(); ++k) {
+    const int64_t t = 19 - static_cast<int64_t>(k);
+    EXPECT_GE(std::count(first.history[k][0].begin(), first.history[k][0].end(), mask), (16 * t) / 20) << "step " << k;
+  }
+  // Over a few seeds the Gumbel noise picks another set of re-masked positions at least once.
+  bool differs = false;
+  for (uint64_t seed = 2; seed < 8 && !differs; ++seed) differs = run(seed).history != first.history;
+  EXPECT_TRUE(differs);
 }
 
 }  // namespace

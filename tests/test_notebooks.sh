@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Notebook test: writes a small results directory with the C++ results writer (make_sample_results),
 # renders every notebook on it headless (scripts/render_notebooks.sh) and checks that the HTML and the
-# three PNG figures exist, are non-empty and are what they claim to be. Fails, naming what to install,
+# four PNG figures exist, are non-empty and are what they claim to be. Fails, naming what to install,
 # when Debian's Python lacks the notebook packages (scripts/setup.sh installs them).
 #   usage: test_notebooks.sh MAKE_SAMPLE_RESULTS PROJECT_ROOT
 set -euo pipefail
@@ -35,7 +35,8 @@ expect_file() {  # path, magic bytes (hex) or "" for any
   fi
 }
 expect_file "$work/sample/quality_vs_steps.html" ""
-for figure in accuracy_vs_steps accuracy_vs_nfe accuracy_vs_wall; do
+expect_file "$work/sample/decoding_order.html" ""
+for figure in accuracy_vs_steps accuracy_vs_nfe accuracy_vs_wall decoding_order; do
   expect_file "$work/sample/$figure.png" "89504e470d0a1a0a"
 done
 # Three figures rendered inline, and no error or warning output in the executed notebook.

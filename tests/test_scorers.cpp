@@ -1,12 +1,16 @@
-// The four task metrics on hand-written valid, invalid and malformed answers (expected values
-// derived by hand in the comments), metric names and the accuracy summaries.
+// The task metrics on hand-written valid, invalid and malformed answers (expected values derived by
+// hand in the comments, Dream's and d1's behaviour read off their published code), the plain format's
+// layout step, metric names and the accuracy summaries.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "experiments/tasks/countdown_scorers.h"
 #include "experiments/tasks/metric.h"
+#include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/tasks/sudoku_scorers.h"
 
@@ -124,10 +128,13 @@ TEST(SudokuScorers, ExactMatchIgnoresLayout) {
   EXPECT_FALSE(sudoku_exact_correct(kSolution9, std::string(kSolution9).substr(0, 80) + "8"));
 }
 
+// Nine lines of nine: the layout sudoku_valid reads a 9x9 answer in.
+std::string lines9(const std::string& flat_grid) { return sudoku_lines_layout(flat_grid, 9); }
+
 TEST(SudokuScorers, ValidAcceptsSolutions) {
   EXPECT_TRUE(sudoku_valid_correct(kPuzzle4, kSolution4));
-  EXPECT_TRUE(sudoku_valid_correct(kPuzzle4, "1234341241232341"));
-  EXPECT_TRUE(sudoku_valid_correct(kPuzzle9, kSolution9));
+  EXPECT_TRUE(sudoku_valid_correct(kPuzzle9, lines9(kSolution9)));
+  EXPECT_TRUE(sudoku_valid_correct(lines9(kPuzzle9), lines9(kSolution9)));
   // "2143/3412/1234/4321" is a complete grid (checked by hand), so it is valid for an empty puzzle.
   EXPECT_TRUE(sudoku_valid_correct(kEmpty4, "2143\n3412\n1234\n4321"));
 }
@@ -159,10 +166,10 @@ TEST(SudokuScorers, ValidRejectsBrokenRowColumnOrBoxNineByNine) {
   // row 0; swapping rows 2 and 3 puts 5 twice in box 0 (534 / 672 / 859).
   for (const auto& grid :
        {swap_cells(solution, 9, 0, 0, 0, 1), swap_cells(solution, 9, 0, 0, 1, 0), swap_rows(solution, 9, 2, 3)}) {
-    EXPECT_FALSE(sudoku_valid_correct(empty9, grid)) << grid;
+    EXPECT_FALSE(sudoku_valid_correct(empty9, lines9(grid))) << grid;
     EXPECT_FALSE(sudoku_exact_correct(kSolution9, grid)) << grid;
   }
-  EXPECT_TRUE(sudoku_valid_correct(empty9, solution));
+  EXPECT_TRUE(sudoku_valid_correct(empty9, lines9(solution)));
 }
 
 TEST(SudokuScorers, ValidRejectsAlteredGivens) {
@@ -172,12 +179,12 @@ TEST(SudokuScorers, ValidRejectsAlteredGivens) {
   // and 2 (r5c4) of the puzzle.
   std::string relabeled = kSolution9;
   for (char& c : relabeled) c = c == '1' ? '2' : c == '2' ? '1' : c;
-  EXPECT_TRUE(sudoku_valid_correct(std::string(81, '0'), relabeled));
-  EXPECT_FALSE(sudoku_valid_correct(kPuzzle9, relabeled));
+  EXPECT_TRUE(sudoku_valid_correct(std::string(81, '0'), lines9(relabeled)));
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle9, lines9(relabeled)));
 }
 
 TEST(SudokuScorers, MalformedPredictionsAreIncorrectNotErrors) {
-  for (const char* prediction : {"", "garbage", "1234\n3412\n4123", "1234\n3412\n4123\n23410", "1234\n3412\n4123\n234x",
+  for (const char* prediction : {"", "garbage", "1234\n3412\n4123", "1234\n3412\n4123\n234x",
                                  "1[MASK]34\n3412\n4123\n2341", "1000\n0002\n4003\n0000", "5234\n3412\n4123\n2341",
                                  "1,2,3,4,3,4,1,2,4,1,2,3,2,3,4,1"}) {
     EXPECT_FALSE(sudoku_exact_correct(kSolution4, prediction)) << "'" << prediction << "'";
@@ -188,10 +195,93 @@ TEST(SudokuScorers, MalformedPredictionsAreIncorrectNotErrors) {
   EXPECT_FALSE(sudoku_valid_correct(kPuzzle9, kSolution4));
 }
 
+TEST(SudokuScorers, ValidFollowsDreamItemForItem) {
+  // Each case as Dream's is_valid_sudoku decides it (eval/sudoku_metric.py), by reading its code:
+  // prediction[:len(input)], .strip(), .split('\n'), int() per character, shape (4, 4).
+  // No line breaks: one row of 16 -> shape (1, 16) -> False. This is the plain format's answer.
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle4, "1234341241232341"));
+  // Cut to the 19 characters of the puzzle: the trailing 0 (or any text) is never read -> True.
+  EXPECT_TRUE(sudoku_valid_correct(kPuzzle4, "1234\n3412\n4123\n23410"));
+  EXPECT_TRUE(sudoku_valid_correct(kPuzzle4, "1234\n3412\n4123\n2341\n\nInput: more"));
+  // Whitespace is stripped after the cut: a trailing space is cut off anyway, while a leading space or
+  // newline pushes the last digit out of the 19 characters -> ragged rows -> False.
+  EXPECT_TRUE(sudoku_valid_correct(kPuzzle4, "1234\n3412\n4123\n2341 "));
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle4, " 1234\n3412\n4123\n2341"));
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle4, "\n1234\n3412\n4123\n2341"));
+  // Four rows of four inside the cut, with a leading space on one row only: int(' ') raises -> False.
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle4, "1234\n 3412\n4123\n2341"));
+  // Carriage returns are characters of the row: int('\r') raises -> False.
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle4, "1234\r\n3412\r\n4123\r\n2341"));
+  // Spaces inside a row raise too.
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle4, "12 34\n3412\n4123\n2341"));
+  // Python int() reads any Unicode decimal digit: fullwidth U+FF11.. count as 1..4.
+  EXPECT_TRUE(sudoku_valid_correct(kPuzzle4, "\xef\xbc\x91" "234\n3412\n4123\n2341"));
+  // A 9x9 answer as 81 digits on one line is one row: invalid until laid out in lines.
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle9, kSolution9));
+}
+
+TEST(SudokuScorers, ValidAgreesWithDreamsOwnCodeOnAlteredAnswers) {
+  // 540 altered answers to the 108 puzzles of Dream's sudoku_4x4_4.jsonl (one in five without line
+  // breaks, others with trailing text, swapped cells, CRLF, surrounding spaces or fullwidth digits),
+  // each labelled by running Dream's is_valid_sudoku (tests/fixtures/sudoku/make_dream_cases.py).
+  std::ifstream in(std::string(STEPWISE_FIXTURES) + "/sudoku/dream_valid_cases.jsonl");
+  ASSERT_TRUE(in.good());
+  std::string line;
+  int cases = 0, valid = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json item = nlohmann::json::parse(line);
+    const std::string puzzle = item["input"], prediction = item["prediction"];
+    const bool expected = item["dream_valid"];
+    EXPECT_EQ(sudoku_valid_correct(puzzle, prediction), expected) << nlohmann::json(prediction).dump();
+    ++cases;
+    valid += expected ? 1 : 0;
+  }
+  EXPECT_EQ(cases, 540);
+  EXPECT_EQ(valid, 288);
+}
+
+TEST(SudokuScorers, LayoutStepCutsPlainAnswersIntoGridLines) {
+  EXPECT_EQ(sudoku_lines_layout("1234341241232341", 4), kSolution4);
+  EXPECT_EQ(sudoku_lines_layout(kSolution4, 4), kSolution4);  // already in lines: unchanged
+  EXPECT_EQ(sudoku_lines_layout("123456", 4), "1234\n56");
+  EXPECT_EQ(restore_answer_layout(TaskKind::kSudoku, kPuzzle4, "1234341241232341"), kSolution4);
+  EXPECT_EQ(restore_answer_layout(TaskKind::kSudoku, kPuzzle9, kSolution9), lines9(kSolution9));
+  EXPECT_EQ(restore_answer_layout(TaskKind::kCountdown, kInput, kGold), kGold);
+  EXPECT_TRUE(sudoku_valid_correct(kPuzzle4, restore_answer_layout(TaskKind::kSudoku, kPuzzle4, "1234341241232341")));
+  // A plain answer of the wrong length stays invalid after the step.
+  EXPECT_FALSE(sudoku_valid_correct(kPuzzle4, restore_answer_layout(TaskKind::kSudoku, kPuzzle4, "123434124123234")));
+}
+
+TEST(SudokuScorers, CellsCountBlankCellsAsD1Does) {
+  // kPuzzle4 has 12 blanks (givens r0c0=1, r1c3=2, r2c0=4, r2c3=3).
+  CellCount full = sudoku_cells_count(kPuzzle4, kSolution4, kSolution4);
+  EXPECT_EQ(full.correct, 12);
+  EXPECT_EQ(full.blank, 12);
+  // Whitespace is removed first, so both layouts score the same.
+  EXPECT_EQ(sudoku_cells_count(kPuzzle4, kSolution4, "1234341241232341").correct, 12);
+  // One wrong blank (r0c1 2 -> 3): 11 of 12. Givens are not credited even when right.
+  EXPECT_EQ(sudoku_cells_count(kPuzzle4, kSolution4, "1334341241232341").correct, 11);
+  // Short answers are padded with '0' (never a digit of the solution): the first 8 cells hold 6 blanks,
+  // all right here.
+  EXPECT_EQ(sudoku_cells_count(kPuzzle4, kSolution4, "12343412").correct, 6);
+  // Long answers are cut to 16 cells.
+  EXPECT_EQ(sudoku_cells_count(kPuzzle4, kSolution4, "1234341241232341999").correct, 12);
+  // Empty or garbage answers score no cell but their blanks still count.
+  CellCount empty = sudoku_cells_count(kPuzzle4, kSolution4, "  \n");
+  EXPECT_EQ(empty.correct, 0);
+  EXPECT_EQ(empty.blank, 12);
+  EXPECT_EQ(sudoku_cells_count(kPuzzle4, kSolution4, "[MASK][MASK]").correct, 0);
+  // 9x9: kPuzzle9 has 51 blanks.
+  EXPECT_EQ(sudoku_cells_count(kPuzzle9, kSolution9, lines9(kSolution9)).correct, 51);
+  EXPECT_EQ(sudoku_cells_count(kPuzzle9, kSolution9, kSolution9).blank, 51);
+  EXPECT_THROW(sudoku_cells_count(kPuzzle4, kSolution9, kSolution4), Error);  // sizes differ
+}
+
 TEST(SudokuScorers, MalformedReferenceIsADataError) {
   EXPECT_THROW(sudoku_exact_correct("12", kSolution4), Error);
   EXPECT_THROW(sudoku_valid_correct("not a grid", kSolution4), Error);
   EXPECT_THROW(sudoku_valid_correct("1100\n0000\n0000\n0000", kSolution4), Error);  // clashing givens
+  EXPECT_THROW(sudoku_cells_count("not a grid", kSolution4, kSolution4), Error);
 }
 
 // ---- Metrics and summaries ----------------------------------------------------------------------
@@ -201,6 +291,11 @@ TEST(Metrics, NamesRoundTripAndBelongToTasks) {
   EXPECT_EQ(metric_name(Metric::kSudokuValid), "sudoku_valid");
   EXPECT_EQ(metric_name(Metric::kCountdownEquations), "countdown_equations");
   EXPECT_EQ(metric_name(Metric::kCountdownNumbers), "countdown_numbers");
+  EXPECT_EQ(metric_name(Metric::kSudokuCells), "sudoku_cells");
+  EXPECT_EQ(metric_name(Metric::kPathStarExact), "pathstar_exact");
+  EXPECT_EQ(metric_task(Metric::kSudokuCells), TaskKind::kSudoku);
+  EXPECT_EQ(metric_task(Metric::kPathStarExact), TaskKind::kPathStar);
+  EXPECT_EQ(parse_task_kind("pathstar"), TaskKind::kPathStar);
   for (Metric metric : all_metrics()) EXPECT_EQ(parse_metric(metric_name(metric)), metric);
   EXPECT_EQ(metric_task(Metric::kSudokuValid), TaskKind::kSudoku);
   EXPECT_EQ(metric_task(Metric::kCountdownNumbers), TaskKind::kCountdown);
@@ -226,8 +321,18 @@ TEST(Scoring, DispatchesAndSummarizes) {
   // sudoku_exact reads the record output, sudoku_valid the input.
   const TaskRecord sudoku{kPuzzle4, kSolution4};
   EXPECT_TRUE(score_prediction(Metric::kSudokuExact, sudoku, "1234341241232341"));
-  EXPECT_TRUE(score_prediction(Metric::kSudokuValid, sudoku, "1234341241232341"));
+  EXPECT_TRUE(score_prediction(Metric::kSudokuValid, sudoku, kSolution4));
+  EXPECT_FALSE(score_prediction(Metric::kSudokuValid, sudoku, "1234341241232341"));
   EXPECT_EQ(ScoreSummary{}.accuracy(), 0.0);
+
+  // sudoku_cells sums cells over the set: (12 + 11) / (12 + 12).
+  const ScoreSummary cells = score_predictions(Metric::kSudokuCells, {sudoku, sudoku}, {kSolution4, "1334341241232341"});
+  EXPECT_EQ(cells.n, 2);
+  EXPECT_EQ(cells.correct, 23);
+  EXPECT_EQ(cells.total, 24);
+  EXPECT_EQ(cells.to_json().dump(),
+            R"({"metric":"sudoku_cells","n":2,"correct":23,"cells":24,"accuracy":0.9583333333333334})");
+  EXPECT_THROW(score_prediction(Metric::kSudokuCells, sudoku, kSolution4), Error);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `stepwise train` end to end on tiny budgets: an AR and a diffusion model train, validate with a real
-# decoder, evaluate on the held-out problems and write a reloadable checkpoint and a summary whose
-# figures are consistent (losses fall, accuracies are fractions, every held-out problem is evaluated).
+# `stepwise train` end to end on tiny budgets: an AR, a diffusion and an MGDM model (path-star, with the
+# study's remasking decoder for validation) train, validate with a real decoder, evaluate on the
+# held-out problems and write a reloadable checkpoint and a summary whose figures are consistent
+# (losses fall, accuracies are fractions, every held-out problem is evaluated).
 #   usage: test_train_command.sh STEPWISE_BINARY
 set -euo pipefail
 stepwise=$1
@@ -24,7 +25,7 @@ for entry in evaluation:
     assert entry["n"] == 24, entry
     assert entry["forward_calls"] > 0, entry
     for key, value in entry.items():
-        if key.startswith(("sudoku_", "countdown_")):
+        if key.startswith(("sudoku_", "countdown_", "pathstar_")):
             assert 0.0 <= value <= 1.0, (key, value)
 print(f"{objective}: loss {training['first_loss']:.3f} -> {training['final_loss']:.3f}, "
       f"{len(evaluation)} evaluated decoders")
@@ -38,7 +39,26 @@ check_summary "$work/ar" ar 1
 
 "$stepwise" train --task sudoku --objective diffusion --out "$work/mdm" --preset tiny --steps 30 \
   --train-size 300 --val-size 24 --eval-steps 4 > "$work/mdm.log"
-check_summary "$work/mdm" diffusion 2  # remasking and Dream entropy at 4 steps
+check_summary "$work/mdm" diffusion 3  # remasking and Dream entropy at 4 steps, the study's remasking
+/usr/bin/python3 -c "
+import json; s = json.load(open('$work/mdm/training_summary.json'))
+names = [e['decoder'] for e in s['evaluation']]
+assert names[-1] == 'remasking-study-T20', names
+assert all(k in s['evaluation'][0] for k in ('sudoku_valid', 'sudoku_exact', 'sudoku_cells')), s['evaluation'][0]"
 "$stepwise" generate --model "$work/mdm" --decoder dream --alg entropy --steps 4 --gen-len 8 --ids 1,2,3 --json \
   | /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); assert len(r['tokens']) == 8, r"
+"$stepwise" train --task pathstar --degree 2 --length 2 --nodes 8 --objective mgdm --out "$work/mgdm" --preset tiny \
+  --steps 30 --train-size 300 --val-size 24 --eval-steps 4 --validation-decoder remasking > "$work/mgdm.log"
+check_summary "$work/mgdm" mgdm 3
+/usr/bin/python3 -c "
+import json; s = json.load(open('$work/mgdm/training_summary.json'))
+assert s['diffusion']['weighting'] == 'linear', s['diffusion']
+assert s['diffusion']['token_reweighting'] == {'alpha': 0.25, 'gamma': 1.0}, s['diffusion']
+assert s['validation']['decoder'] == 'remasking-study-T20', s['validation']
+assert 'pathstar_exact' in s['evaluation'][0], s['evaluation'][0]"
+# Bad objective settings are user errors.
+if "$stepwise" train --task pathstar --objective ar --token-gamma 2 --out "$work/bad" --steps 1 2> "$work/bad.log"; then
+  echo "FAIL: --token-gamma with --objective ar was accepted"; exit 1
+fi
+grep -q "applies to the diffusion objectives only" "$work/bad.log"
 echo "stepwise train: ok"

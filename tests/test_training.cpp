@@ -246,6 +246,80 @@ TEST(DiffusionObjective, LossEqualsHandComputation) {
               11.0 * (ce_6 + ce_eos) / 2.0, loss_bound(11.0 * (ce_6 + ce_eos) / 2.0, logits, 2));
 }
 
+// alpha * (1 - e^-l)^gamma * l and its derivative in l, computed in double.
+double mgdm_term(double l, double alpha, double gamma) { return alpha * std::pow(1.0 - std::exp(-l), gamma) * l; }
+double mgdm_slope(double l, double alpha, double gamma) {
+  const double q = 1.0 - std::exp(-l);
+  return alpha * (std::pow(q, gamma) + gamma * std::pow(q, gamma - 1.0) * std::exp(-l) * l);
+}
+
+TEST(MgdmObjective, PresetIsTheStudySetting) {
+  DiffusionOptions options = mgdm_diffusion_options(kMgdmGammaCountdown);
+  EXPECT_EQ(options.schedule, NoiseSchedule::kDiscrete);
+  EXPECT_EQ(options.timesteps, 20);
+  EXPECT_EQ(options.weighting, LossWeighting::kLinear);
+  EXPECT_EQ(options.normalization, LossNormalization::kMaskedTokens);
+  ASSERT_TRUE(options.token_reweighting.has_value());
+  EXPECT_EQ(options.token_reweighting->alpha, 0.25);
+  EXPECT_EQ(options.token_reweighting->gamma, 2.0);
+  EXPECT_EQ(mgdm_diffusion_options(kMgdmGammaDefault).token_reweighting->gamma, 1.0);
+  options.token_reweighting->alpha = 0.0;
+  EXPECT_THROW(validate_diffusion_options(options), Error);
+  options.token_reweighting = TokenReweighting{0.25, -1.0};
+  EXPECT_THROW(validate_diffusion_options(options), Error);
+}
+
+TEST(MgdmObjective, LossEqualsHandComputation) {
+  // Two rows at different t: the time weight T - t is per row, the sum is divided by the number of
+  // masked tokens in the whole batch (3), every masked token's CE l enters as alpha (1 - e^-l)^gamma l.
+  auto ar = random_transformer(tiny_config(), 21);
+  auto model = diffusion_model_from(*ar, {kMask, true});
+  std::vector<TrainingExample> examples = {{{5, kSep}, {6, 7, kEos}}, {{8, kSep}, {9, 10, kEos}}};
+  TrainingBatch batch = make_training_batch(examples, {0, 1}, kPad);  // x [SEP] a b [EOS] per row
+  DiffusionNoise noise;
+  noise.time = torch::tensor({9.0f, 3.0f});  // T - t = 11 and 17
+  noise.rate = torch::tensor({0.5f, 0.2f});
+  noise.masked = torch::tensor({0, 0, 1, 0, 1, 0, 0, 0, 1, 0}, torch::kInt64).view({2, 5}).to(torch::kBool);
+  for (double gamma : {1.0, 2.0}) {
+    DiffusionOptions options = mgdm_diffusion_options(gamma);
+    options.mask_token_id = kMask;
+    LossInputs inputs = diffusion_loss_inputs(batch, noise, options);
+    torch::Tensor logits = logits_of(*model, inputs);  // (2, 5, V), read shifted: output j-1 scores token j
+    const double l_6 = cross_entropy_by_hand(logits[0][1], 6), l_eos = cross_entropy_by_hand(logits[0][3], kEos);
+    const double l_10 = cross_entropy_by_hand(logits[1][2], 10);
+    const double expected =
+        (11.0 * (mgdm_term(l_6, 0.25, gamma) + mgdm_term(l_eos, 0.25, gamma)) + 17.0 * mgdm_term(l_10, 0.25, gamma)) /
+        3.0;
+    torch::NoGradGuard no_grad;
+    EXPECT_NEAR(loss_of(*model, inputs).item<double>(), expected, 1e-4 * expected) << "gamma " << gamma;
+  }
+}
+
+TEST(MgdmObjective, GradientFlowsThroughTheTokenWeight) {
+  // The study does not detach (1 - e^-l)^gamma: d loss / d logits = w * slope(l) * (softmax - onehot).
+  torch::Tensor logits = torch::tensor({1.5, -0.5, 0.25, 0.0, 2.0, -1.0}, torch::kFloat32).view({1, 2, 3});
+  logits.requires_grad_(true);
+  torch::Tensor labels = torch::tensor({1, 2}, torch::kInt64).view({1, 2});
+  torch::Tensor weights = torch::tensor({0.5, 3.0}, torch::kFloat32).view({1, 2});
+  const TokenReweighting reweighting{0.25, 2.0};
+  torch::Tensor loss = weighted_cross_entropy(logits, labels, weights, reweighting);
+  loss.backward();
+  double expected_loss = 0.0;
+  for (int64_t j = 0; j < 2; ++j) {
+    torch::Tensor row = logits.detach()[0][j].to(torch::kFloat64);
+    const int64_t label = labels[0][j].item<int64_t>();
+    const double l = cross_entropy_by_hand(row, label), w = weights[0][j].item<double>();
+    expected_loss += w * mgdm_term(l, 0.25, 2.0);
+    torch::Tensor probabilities = torch::softmax(row, 0);
+    for (int64_t k = 0; k < 3; ++k) {
+      const double dl = probabilities[k].item<double>() - (k == label ? 1.0 : 0.0);
+      EXPECT_NEAR(logits.grad()[0][j][k].item<double>(), w * mgdm_slope(l, 0.25, 2.0) * dl, 1e-5)
+          << "position " << j << ", logit " << k;
+    }
+  }
+  EXPECT_NEAR(loss.item<double>(), expected_loss, 1e-5);
+}
+
 TEST(DiffusionObjective, MaskingRateMatchesSchedule) {
   // 4000 rows of 20 target tokens; per t the masked fraction must be (t+1)/T within 5 sigma.
   std::vector<TrainingExample> examples(4000, TrainingExample{{5, kSep}, std::vector<int64_t>(20, 6)});

@@ -50,6 +50,14 @@ void validate(const DiffusionConfig& config) {
   }
 }
 
+RemaskingConfig study_remasking_config() {
+  RemaskingConfig config;
+  config.steps = 20;
+  config.schedule = RemaskSchedule::kLinear;
+  config.noise_scale = 0.5;
+  return config;
+}
+
 void validate(const RemaskingConfig& config) {
   check(config.steps >= 1, "remasking: steps must be >= 1, got ", config.steps);
   if (config.noise_scale) check(*config.noise_scale > 0.0, "remasking: noise scale must be > 0");

@@ -74,6 +74,10 @@ struct RemaskingConfig {
   std::vector<FixedToken> fixed;
 };
 
+// The study's evaluation setting (HKUNLP diffusion-vs-ar scripts: `--decoding_strategy
+// stochastic0.5-linear --diffusion_steps 20`): T = 20, linear schedule, Gumbel noise scale 0.5.
+RemaskingConfig study_remasking_config();
+
 // Throws stepwise::Error naming the offending setting.
 void validate(const DiffusionConfig& config);
 void validate(const RemaskingConfig& config);

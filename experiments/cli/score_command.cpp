@@ -1,11 +1,13 @@
 // `stepwise score`: accuracy of a predictions file against a task data file under one metric,
-// printed as JSON {"metric", "n", "correct", "accuracy"}. Torch-free.
+// printed as JSON {"metric", "n", "correct", "accuracy"} (sudoku_cells adds "cells"), optionally after
+// the plain format's layout step. Torch-free.
 #include <iostream>
 
 #include "core/cli_args.h"
 #include "core/error.h"
 #include "experiments/cli/commands.h"
 #include "experiments/tasks/metric.h"
+#include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/record_jsonl.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/tasks/task_kind.h"
@@ -14,14 +16,22 @@ namespace stepwise::cli {
 
 int run_score(const Args& args) {
   ArgParser parser(
-      "stepwise score --task sudoku|countdown --metric NAME --data FILE.jsonl --predictions FILE.jsonl",
+      "stepwise score --task sudoku|countdown|pathstar --metric NAME --data FILE.jsonl --predictions FILE.jsonl\n"
+      "                      [--layout plain]",
       "Score predictions against task data and print {\"metric\", \"n\", \"correct\", \"accuracy\"} as JSON.\n"
       "The predictions file holds one {\"prediction\": \"...\"} per line, in the order of the data file.\n"
-      "Metrics: sudoku_exact (matches the solution), sudoku_valid (givens kept, rows/columns/boxes\n"
-      "complete), countdown_equations (every step correct, last result = target), countdown_numbers\n"
-      "(also every start number and intermediate result used exactly once).");
-  parser.add_option("task", "TASK", "sudoku | countdown");
-  parser.add_option("metric", "NAME", "sudoku_exact | sudoku_valid | countdown_equations | countdown_numbers");
+      "Metrics: sudoku_exact (matches the solution), sudoku_valid (Dream's is_valid_sudoku: grid lines,\n"
+      "givens kept, rows/columns/boxes complete), sudoku_cells (d1: blank cells filled correctly over all\n"
+      "blank cells), countdown_equations (every step correct, last result = target), countdown_numbers\n"
+      "(also every start number and intermediate result used exactly once), pathstar_exact (the path\n"
+      "from the center to the goal). --layout plain first lays Sudoku answers written without line\n"
+      "breaks (the plain format of models trained here) out in grid lines.");
+  parser.add_option("task", "TASK", "sudoku | countdown | pathstar");
+  parser.add_option("metric", "NAME",
+                    "sudoku_exact | sudoku_valid | sudoku_cells | countdown_equations | countdown_numbers |\n"
+                    "pathstar_exact");
+  parser.add_option("layout", "STEP", "as-is (default) | plain (the plain format's layout step before scoring)",
+                    "as-is");
   parser.add_option("data", "FILE", "task data JSONL: {\"input\": ..., \"output\": ...} per line");
   parser.add_option("predictions", "FILE", "predictions JSONL: {\"prediction\": ...} per line");
   if (!parser.parse(args)) return 0;
@@ -44,10 +54,14 @@ int run_score(const Args& args) {
     fail(predictions_path, ":", prediction_lines[records.size()], ": prediction without a data record (", data_path,
          " has ", records.size(), " records)");
 
-  tasks::ScoreSummary summary{metric, static_cast<int64_t>(records.size()), 0};
+  const std::string layout = parser.get("layout");
+  check(layout == "as-is" || layout == "plain", "--layout: expected as-is or plain, got '", layout, "'");
+  tasks::ScoreSummary summary{metric, 0, 0, 0};
   for (size_t i = 0; i < records.size(); ++i) {
     try {
-      if (tasks::score_prediction(metric, records[i], predictions[i])) ++summary.correct;
+      const std::string answer =
+          layout == "plain" ? tasks::restore_answer_layout(task, records[i].input, predictions[i]) : predictions[i];
+      summary.add(tasks::score_record(metric, records[i], answer));
     } catch (const Error& e) {
       fail(data_path, ":", data_lines[i], ": ", e.what());
     }

@@ -1,10 +1,12 @@
-// `stepwise train`: train a small AR or masked-diffusion model from scratch (or a diffusion model from
-// an AR checkpoint) on generated Sudoku / Countdown problems, validate during training with a real
-// decoder and the task scorer, and finish with an evaluation on the held-out set: AR greedy for AR
-// models, the remasking and Dream-entropy diffusion decoders at several step counts for diffusion
-// models. Writes a Hugging Face checkpoint, a resumable training state and training_summary.json.
+// `stepwise train`: train a small AR, masked-diffusion or MGDM model from scratch (or a diffusion model
+// from an AR checkpoint) on generated Sudoku / Countdown / path-star problems, validate during training
+// with a real decoder and the task scorer, and finish with an evaluation on the held-out set: AR greedy
+// for AR models; for diffusion models the remasking and Dream-entropy decoders at several step counts
+// and the study's stochastic remasking setting. Writes a Hugging Face checkpoint, a resumable training
+// state and training_summary.json.
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -21,6 +23,7 @@
 #include "decoders/diffusion/remasking_decoder.h"
 #include "experiments/cli/commands.h"
 #include "experiments/tasks/countdown_generator.h"
+#include "experiments/tasks/pathstar.h"
 #include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/tasks/sudoku_generator.h"
@@ -40,13 +43,29 @@ using tasks::TaskRecord;
 
 struct TaskData {
   tasks::TaskKind kind = tasks::TaskKind::kSudoku;
-  std::string label;              // e.g. "sudoku4x4-g10", "countdown3"
+  std::string label;              // e.g. "sudoku4x4-g10", "countdown3", "pathstar-d3-l4-n20"
   std::vector<TaskRecord> train;  // never containing a validation input
   std::vector<TaskRecord> validation;
   std::vector<Metric> metrics;  // the first is shown during training
 };
 
-std::vector<TaskRecord> generate(const ArgParser& parser, tasks::TaskKind kind, int64_t count, uint64_t seed) {
+tasks::PathStarSpec pathstar_spec(const ArgParser& parser) {
+  tasks::PathStarSpec spec;
+  spec.degree = static_cast<int>(parser.get_int("degree"));
+  spec.length = static_cast<int>(parser.get_int("length"));
+  spec.nodes = static_cast<int>(parser.get_int("nodes"));
+  tasks::validate_pathstar_spec(spec);
+  return spec;
+}
+
+// Path-star validation graphs come from the held-out tenth of all graphs, training graphs never do.
+std::vector<TaskRecord> generate(const ArgParser& parser, tasks::TaskKind kind, int64_t count, uint64_t seed,
+                                 bool held_out) {
+  if (kind == tasks::TaskKind::kPathStar) {
+    tasks::PathStarSpec spec = pathstar_spec(parser);
+    spec.split = held_out ? tasks::PathStarSplit::kHeldOut : tasks::PathStarSplit::kInDistribution;
+    return tasks::generate_pathstar_records(spec, count, seed);
+  }
   if (kind == tasks::TaskKind::kSudoku) {
     tasks::SudokuSpec spec;
     spec.size = static_cast<int>(parser.get_int("sudoku-size"));
@@ -66,16 +85,19 @@ TaskData make_task_data(const ArgParser& parser) {
   const int64_t data_seed = parser.get_int("data-seed");
   check(data_seed >= 0, "--data-seed must not be negative");
   // Validation and training come from different seeds; training drops any problem also in validation.
-  data.validation = generate(parser, data.kind, val_size, static_cast<uint64_t>(data_seed) + 1);
+  data.validation = generate(parser, data.kind, val_size, static_cast<uint64_t>(data_seed) + 1, true);
   std::set<std::string> held_out;
   for (const auto& record : data.validation) held_out.insert(record.input);
-  for (const auto& record : generate(parser, data.kind, train_size, static_cast<uint64_t>(data_seed)))
+  for (const auto& record : generate(parser, data.kind, train_size, static_cast<uint64_t>(data_seed), false))
     if (!held_out.count(record.input)) data.train.push_back(record);
   if (data.kind == tasks::TaskKind::kSudoku) {
     data.label = "sudoku" + parser.get("sudoku-size") + "x" + parser.get("sudoku-size") + "-g" +
                  std::to_string(parser.get_int_optional("givens").value_or(
                      tasks::default_sudoku_givens(static_cast<int>(parser.get_int("sudoku-size")))));
-    data.metrics = {Metric::kSudokuValid, Metric::kSudokuExact};
+    data.metrics = {Metric::kSudokuValid, Metric::kSudokuExact, Metric::kSudokuCells};
+  } else if (data.kind == tasks::TaskKind::kPathStar) {
+    data.label = "pathstar-d" + parser.get("degree") + "-l" + parser.get("length") + "-n" + parser.get("nodes");
+    data.metrics = {Metric::kPathStarExact};
   } else {
     data.label = "countdown" + parser.get("countdown-numbers");
     data.metrics = {Metric::kCountdownEquations, Metric::kCountdownNumbers};
@@ -84,11 +106,25 @@ TaskData make_task_data(const ArgParser& parser) {
 }
 
 training::ObjectiveOptions objective_from(const ArgParser& parser) {
+  const std::string name = parser.get("objective");
+  check(name == "ar" || name == "diffusion" || name == "mgdm", "--objective: expected ar, diffusion or mgdm, got '",
+        name, "'");
+  const tasks::TaskKind task = tasks::parse_task_kind(parser.get("task"));
   training::ObjectiveOptions objective = task_training::plain_objective(
-      training::parse_objective_kind(parser.get("objective")), parser.get("diffusion-form"),
-      parser.get_int("timesteps"), !parser.get_switch("no-shift"));
+      name, task, parser.get("diffusion-form"), parser.get_int("timesteps"), !parser.get_switch("no-shift"));
+  if (name == "ar")
+    for (const char* flag : {"weighting", "token-alpha", "token-gamma", "validation-decoder"})
+      check(!parser.given(flag), "--", flag, " applies to the diffusion objectives only");
   if (parser.given("weighting"))
     objective.diffusion.weighting = training::parse_loss_weighting(parser.get("weighting"));
+  if (parser.given("token-alpha") || parser.given("token-gamma")) {
+    training::TokenReweighting reweighting = objective.diffusion.token_reweighting.value_or(
+        training::TokenReweighting{training::kMgdmAlpha, task_training::mgdm_gamma_for(task)});
+    if (parser.given("token-alpha")) reweighting.alpha = parser.get_double("token-alpha");
+    if (parser.given("token-gamma")) reweighting.gamma = parser.get_double("token-gamma");
+    objective.diffusion.token_reweighting = reweighting;
+  }
+  training::validate_diffusion_options(objective.diffusion);
   return objective;
 }
 
@@ -140,6 +176,12 @@ DecoderChoice remasking(int64_t steps) {
           }};
 }
 
+DecoderChoice study_remasking() {
+  return {"remasking-study-T20", [](std::shared_ptr<const Transformer> model) {
+            return std::unique_ptr<Decoder>(std::make_unique<RemaskingDecoder>(std::move(model), study_remasking_config()));
+          }};
+}
+
 DecoderChoice dream_entropy(int64_t steps) {
   return {"dream-entropy-T" + std::to_string(steps), [steps](std::shared_ptr<const Transformer> model) {
             DiffusionConfig config;
@@ -150,7 +192,7 @@ DecoderChoice dream_entropy(int64_t steps) {
 }
 
 // Decodes `records` in batches and scores every metric: {metric: accuracy, ..., "nfe", "wall_s"}.
-nlohmann::ordered_json evaluate(const Transformer& model, const DecoderChoice& choice,
+nlohmann::ordered_json evaluate(const Transformer& model, const DecoderChoice& choice, tasks::TaskKind kind,
                                 const std::vector<TaskRecord>& records, const std::vector<Metric>& metrics,
                                 int64_t gen_length, int64_t batch_size) {
   torch::NoGradGuard no_grad;
@@ -160,7 +202,7 @@ nlohmann::ordered_json evaluate(const Transformer& model, const DecoderChoice& c
   int64_t forward_calls = 0;
   Stopwatch clock;
   const std::vector<std::string> predictions =
-      task_training::decode_inputs(*decoder, records, gen_length, batch_size, &forward_calls);
+      task_training::decode_inputs(*decoder, kind, records, gen_length, batch_size, &forward_calls);
   nlohmann::ordered_json out;
   out["decoder"] = choice.name;
   for (Metric metric : metrics)
@@ -175,21 +217,25 @@ nlohmann::ordered_json evaluate(const Transformer& model, const DecoderChoice& c
 
 int run_train(const Args& args) {
   ArgParser parser(
-      "stepwise train --task sudoku|countdown --objective ar|diffusion --out DIR [--preset tiny|small]\n"
+      "stepwise train --task sudoku|countdown|pathstar --objective ar|diffusion|mgdm --out DIR [--preset tiny|small]\n"
       "                      [--steps N] [--batch-size B] [--lr LR] [--seed S] [--init-from DIR] [--threads N] ...",
       "Train a model from scratch on generated task problems (source [SEP] target [EOS], character\n"
       "vocabulary). Training and validation problems come from different seeds and never overlap. The\n"
       "run resumes from DIR/training_state.safetensors when present (Ctrl-C saves and stops cleanly).\n"
       "At the end the held-out set is decoded (AR greedy, or the remasking and Dream-entropy diffusion\n"
-      "decoders at every --eval-steps count) and scored; everything goes to DIR/training_summary.json.");
-  parser.add_option("task", "TASK", "sudoku | countdown");
-  parser.add_option("objective", "KIND", "ar | diffusion");
+      "decoders at every --eval-steps count, and the study's stochastic remasking setting) and scored;\n"
+      "everything goes to DIR/training_summary.json. --objective mgdm is the study's MGDM: the paper form\n"
+      "with linear time weight T-t and token reweighting alpha*(1-exp(-l))^gamma*l (alpha 0.25; gamma 2\n"
+      "for countdown, 1 otherwise).");
+  parser.add_option("task", "TASK", "sudoku | countdown | pathstar");
+  parser.add_option("objective", "KIND", "ar | diffusion | mgdm (the study's MGDM preset)");
   parser.add_option("out", "DIR", "output directory: checkpoint, training state, summary");
   parser.add_option("preset", "NAME", "model shape: tiny (3x384, 12 heads, ~5.3M) | small (4x128, 4 heads, ~0.8M)",
                     "small");
   parser.add_option("layout", "NAME", "qwen2 (q/k/v bias) | llama (no bias)", "qwen2");
   parser.add_option("init-from", "DIR", "start from this checkpoint (an AR one becomes a Dream-style diffusion model)");
   parser.add_option("steps", "N", "optimizer steps", "2000");
+  parser.add_option("epochs", "E", "train for ceil(E * training problems / batch size) steps instead of --steps");
   parser.add_option("batch-size", "B", "examples per step", "64");
   parser.add_option("lr", "LR", "peak learning rate", "1e-3");
   parser.add_option("warmup", "N", "linear warm-up steps", "100");
@@ -202,17 +248,25 @@ int run_train(const Args& args) {
   parser.add_option("sudoku-size", "N", "sudoku: 4 or 9", "4");
   parser.add_option("givens", "K", "sudoku: filled cells (default 10 for 4x4, 30 for 9x9)");
   parser.add_option("countdown-numbers", "N", "countdown: start numbers, 3, 4 or 5", "3");
+  parser.add_option("degree", "D", "pathstar: arms of the star, 2-10", "3");
+  parser.add_option("length", "L", "pathstar: nodes per arm (center excluded), 1-20", "4");
+  parser.add_option("nodes", "N", "pathstar: node labels 0..N-1, at least 1 + D*L, at most 1000", "20");
   parser.add_option("train-size", "N", "generated training problems", "20000");
   parser.add_option("val-size", "N", "held-out problems (validation and final evaluation)", "500");
   parser.add_option("data-seed", "S", "training data seed; validation uses S+1", "1234");
   parser.add_option("diffusion-form", "FORM", "paper (t ~ U{0..T-1}, rate (t+1)/T) | llada (t ~ U(eps,1], 1/t)",
                     "paper");
   parser.add_option("timesteps", "T", "T of the paper form", "20");
-  parser.add_option("weighting", "W", "none | inverse-rate | linear (default: the form's own)");
+  parser.add_option("weighting", "W", "time weight: none | inverse-rate | linear (default: the objective's own)");
+  parser.add_option("token-alpha", "A", "token reweighting alpha*(1-exp(-l))^gamma*l: alpha (mgdm: 0.25)");
+  parser.add_option("token-gamma", "G", "token reweighting: gamma (mgdm: 2 for countdown, 1 otherwise)");
   parser.add_switch("no-shift", "diffusion: read logits in place (LLaDA) instead of Dream's shift");
   parser.add_option("validate-every", "K", "decode the validation subset every K steps (0 = only at the end)", "250");
   parser.add_option("validation-subset", "N", "problems decoded at each validation", "64");
   parser.add_switch("teacher-forced", "validate with teacher-forced accuracy instead of a real decoder");
+  parser.add_option("validation-decoder", "NAME",
+                    "diffusion validation: entropy (Dream, one step per token) | remasking (the study's T=20, noise 0.5)",
+                    "entropy");
   parser.add_option("save-every", "K", "write the training state every K steps", "200");
   parser.add_option("eval-steps", "LIST", "diffusion step counts of the final evaluation (default: 4,8,T_gen)");
   parser.add_option("eval-batch", "N", "problems per decode call in the final evaluation", "100");
@@ -228,6 +282,10 @@ int run_train(const Args& args) {
       precision == training::TrainingPrecision::kBFloat16 ? torch::kBFloat16 : torch::kFloat32;
   const int64_t seed = parser.get_int("seed");
   check(seed >= 0, "--seed must not be negative");
+  const std::string validation_name = parser.get("validation-decoder");
+  check(validation_name == "entropy" || validation_name == "remasking",
+        "--validation-decoder: expected entropy or remasking, got '", validation_name, "'");
+  check(!(parser.given("epochs") && parser.given("steps")), "give --steps or --epochs, not both");
   const std::string out_dir = parser.get("out");
 
   TaskData data = make_task_data(parser);
@@ -242,6 +300,14 @@ int run_train(const Args& args) {
   training::TrainerOptions options;
   options.objective = objective;
   options.steps = parser.get_int("steps");
+  if (parser.given("epochs")) {
+    const double epochs = parser.get_double("epochs");
+    check(std::isfinite(epochs) && epochs > 0 && epochs <= 1e6, "--epochs must lie in (0, 1e6], got ", epochs);
+    const int64_t batch = parser.get_int("batch-size");
+    check(batch > 0, "--batch-size must be positive, got ", batch);
+    options.steps = std::max<int64_t>(
+        1, static_cast<int64_t>(std::ceil(epochs * static_cast<double>(examples.size()) / static_cast<double>(batch))));
+  }
   options.batch_size = parser.get_int("batch-size");
   options.seed = static_cast<uint64_t>(seed);
   options.lr = parser.get_double("lr");
@@ -267,7 +333,9 @@ int run_train(const Args& args) {
   std::vector<TaskRecord> subset(data.validation.begin(), data.validation.begin() + subset_size);
   // Dream's entropy ordering with one step per generated token: the remasking decoder, which re-predicts
   // every position each step, can stay at 0 % while the model already solves problems this way.
-  const DecoderChoice validation_decoder = diffusion ? dream_entropy(gen_length) : ar_greedy();
+  // --validation-decoder remasking switches to the study's own evaluation setting.
+  const DecoderChoice validation_decoder =
+      !diffusion ? ar_greedy() : validation_name == "remasking" ? study_remasking() : dream_entropy(gen_length);
   if (parser.get_switch("teacher-forced")) {
     std::vector<training::TrainingExample> held_out = task_training::encode_examples(subset);
     if (diffusion) held_out = training::pad_targets(std::move(held_out), gen_length, CharTokenizer::kEos);
@@ -275,7 +343,8 @@ int run_train(const Args& args) {
         training::make_teacher_forced_validation(std::move(held_out), objective, 64, CharTokenizer::kPad);
   } else {
     options.validate = [&](const Transformer& trained, int64_t) {
-      nlohmann::ordered_json scores = evaluate(trained, validation_decoder, subset, {data.metrics[0]}, gen_length, 64);
+      nlohmann::ordered_json scores =
+          evaluate(trained, validation_decoder, data.kind, subset, {data.metrics[0]}, gen_length, 64);
       return training::ValidationMetrics{
           {tasks::metric_name(data.metrics[0]), scores[tasks::metric_name(data.metrics[0])].get<double>()}};
     };
@@ -294,13 +363,16 @@ int run_train(const Args& args) {
 
   nlohmann::ordered_json summary;
   summary["task"] = data.label;
-  summary["objective"] = training::objective_kind_name(objective.kind);
+  summary["objective"] = parser.get("objective");
   if (diffusion) {
     summary["diffusion"] = {{"schedule", training::noise_schedule_name(objective.diffusion.schedule)},
                             {"timesteps", objective.diffusion.timesteps},
                             {"weighting", training::loss_weighting_name(objective.diffusion.weighting)},
                             {"normalization", training::loss_normalization_name(objective.diffusion.normalization)},
                             {"shift_logits", objective.diffusion.shift_logits}};
+    if (objective.diffusion.token_reweighting)
+      summary["diffusion"]["token_reweighting"] = {{"alpha", objective.diffusion.token_reweighting->alpha},
+                                                   {"gamma", objective.diffusion.token_reweighting->gamma}};
   }
   summary["model"] = {{"preset", parser.get("preset")},
                       {"init_from", parser.get_optional("init-from").value_or("")},
@@ -311,6 +383,8 @@ int run_train(const Args& args) {
                       {"intermediate", model->config().intermediate_size},
                       {"parameters", model->parameter_count()}};
   summary["training"] = {{"steps", outcome.steps_done},
+                         {"epochs", static_cast<double>(outcome.steps_done * options.batch_size) /
+                                        static_cast<double>(examples.size())},
                          {"batch_size", options.batch_size},
                          {"lr", options.lr},
                          {"warmup", options.warmup_steps},
@@ -342,10 +416,11 @@ int run_train(const Args& args) {
         choices.push_back(remasking(count));
         choices.push_back(dream_entropy(count));
       }
+      choices.push_back(study_remasking());
     }
     for (const auto& choice : choices) {
       nlohmann::ordered_json scores =
-          evaluate(*model, choice, data.validation, data.metrics, gen_length, parser.get_int("eval-batch"));
+          evaluate(*model, choice, data.kind, data.validation, data.metrics, gen_length, parser.get_int("eval-batch"));
       std::cerr << "eval " << scores.dump() << "\n";
       evaluations.push_back(scores);
     }

@@ -20,7 +20,7 @@ constexpr size_t kMaxRuns = 10000;
 
 TaskSpec parse_task(const YamlReader& block) {
   TaskSpec task;
-  task.kind = tasks::parse_task_kind(block.choice("type", {"sudoku", "countdown"}));
+  task.kind = tasks::parse_task_kind(block.choice("type", {"sudoku", "countdown", "pathstar"}));
   if (block.has("path")) task.path = block.string("path");
   if (task.kind == tasks::TaskKind::kSudoku) {
     task.sudoku.size = static_cast<int>(block.integer("size", 4));
@@ -28,23 +28,35 @@ TaskSpec parse_task(const YamlReader& block) {
     task.sudoku.givens = static_cast<int>(
         block.integer("givens", tasks::default_sudoku_givens(task.sudoku.size), task.sudoku.size == 4 ? 4 : 17,
                       task.sudoku.size * task.sudoku.size));
-  } else {
+  } else if (task.kind == tasks::TaskKind::kCountdown) {
     task.countdown.numbers = static_cast<int>(block.integer("numbers", 4, 3, 5));
     const std::string split = block.choice("split", {"in_distribution", "held_out"}, std::string("in_distribution"));
     task.countdown.split =
         split == "held_out" ? tasks::CountdownSplit::kHeldOut : tasks::CountdownSplit::kInDistribution;
+  } else {
+    task.pathstar.degree = static_cast<int>(block.integer("degree", 3, 2, 10));
+    task.pathstar.length = static_cast<int>(block.integer("length", 4, 1, 20));
+    task.pathstar.nodes = static_cast<int>(block.integer("nodes", 20, 1 + task.pathstar.degree * task.pathstar.length, 1000));
+    const std::string split = block.choice("split", {"in_distribution", "held_out"}, std::string("held_out"));
+    task.pathstar.split =
+        split == "held_out" ? tasks::PathStarSplit::kHeldOut : tasks::PathStarSplit::kInDistribution;
   }
   task.num_examples = block.integer("num_examples", 100, 1);
   task.seed = static_cast<uint64_t>(block.integer("seed", 1, 0));
-  const std::string default_metric = task.kind == tasks::TaskKind::kSudoku ? "sudoku_valid" : "countdown_equations";
+  const std::string default_metric = task.kind == tasks::TaskKind::kSudoku      ? "sudoku_valid"
+                                     : task.kind == tasks::TaskKind::kCountdown ? "countdown_equations"
+                                                                                : "pathstar_exact";
   const std::string metric = block.choice(
-      "metric", {"sudoku_exact", "sudoku_valid", "countdown_equations", "countdown_numbers"}, default_metric);
+      "metric", {"sudoku_exact", "sudoku_valid", "countdown_equations", "countdown_numbers", "pathstar_exact"},
+      default_metric);
   task.metric = tasks::parse_metric(metric);
   if (tasks::metric_task(task.metric) != task.kind)
     block.fail_at("metric", "metric '" + metric + "' does not score " + tasks::task_kind_name(task.kind));
   task.format = block.choice("format", {"plain", "dream_fewshot"}, std::string("plain")) == "plain"
                     ? PromptFormat::kPlain
                     : PromptFormat::kDreamFewShot;
+  if (task.kind == tasks::TaskKind::kPathStar && task.format != PromptFormat::kPlain)
+    block.fail_at("format", "the path-star task has only the plain format");
   task.gen_length = block.optional_integer("gen_length", 1);
   block.finish();
   return task;
@@ -119,6 +131,9 @@ std::string TaskSpec::label() const {
   if (kind == tasks::TaskKind::kSudoku)
     return "sudoku" + std::to_string(sudoku.size) + "x" + std::to_string(sudoku.size) + "-g" +
            std::to_string(sudoku.givens);
+  if (kind == tasks::TaskKind::kPathStar)
+    return "pathstar-d" + std::to_string(pathstar.degree) + "-l" + std::to_string(pathstar.length) + "-n" +
+           std::to_string(pathstar.nodes) + (pathstar.split == tasks::PathStarSplit::kHeldOut ? "-heldout" : "");
   return "countdown" + std::to_string(countdown.numbers) +
          (countdown.split == tasks::CountdownSplit::kHeldOut ? "-heldout" : "");
 }

@@ -17,6 +17,7 @@
 #include "experiments/runner/training_spec.h"
 #include "experiments/tasks/countdown_generator.h"
 #include "experiments/tasks/metric.h"
+#include "experiments/tasks/pathstar.h"
 #include "experiments/tasks/sudoku_generator.h"
 #include "experiments/tasks/task_kind.h"
 
@@ -32,6 +33,7 @@ struct TaskSpec {
   std::optional<std::string> path;  // JSONL file of {"input", "output"}; else generated
   tasks::SudokuSpec sudoku;
   tasks::CountdownSpec countdown;
+  tasks::PathStarSpec pathstar;     // evaluated on held-out graphs by default; trained on the others
   int64_t num_examples = 100;       // evaluated examples (the first N of the file or generator)
   uint64_t seed = 1;                // seed of the generated evaluation set
   tasks::Metric metric = tasks::Metric::kSudokuValid;

@@ -27,11 +27,11 @@ class ModelProvider {
   std::string cache_directory(const std::string& name) const;
   // One line for --dry-run: what would happen for `name`.
   std::string plan(const std::string& name) const;
+  // True when a `train:` model's cache holds a finished training.
+  bool is_trained(const std::string& name) const;
   const ModelTable& loaded() const { return loaded_; }
 
  private:
-  bool is_trained(const std::string& name) const;
-
   const ExperimentSpec& spec_;
   const TaskData& data_;
   ModelTable loaded_;

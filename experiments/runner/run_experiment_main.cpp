@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -27,6 +28,7 @@
 #include "experiments/runner/run_executor.h"
 #include "experiments/runner/summary_table.h"
 #include "experiments/runner/task_prompts.h"
+#include "experiments/runner/task_training.h"
 #include "models/training/stop_signal.h"
 
 namespace stepwise::runner {
@@ -62,13 +64,34 @@ void claim_output_directory(const ExperimentSpec& spec) {
   write_file_atomically(stored.string(), spec.resolved_yaml);
 }
 
+// For every model still to train: its optimizer steps timed here, and the training time they project.
+void print_training_estimates(const ExperimentSpec& spec, const ModelProvider& provider, int64_t timed_steps,
+                              int threads) {
+  for (const auto& [name, model] : spec.models) {
+    if (!model.train || provider.is_trained(name)) continue;
+    const ThroughputEstimate estimate = measure_training_step(*model.train, spec.task, timed_steps);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "  %s: %.3f s/step at batch %lld (median of %lld steps timed here at batch %lld, %d threads,"
+                  " scaled linearly) x %lld steps = %.2f h of training\n",
+                  name.c_str(), estimate.seconds_per_step, static_cast<long long>(model.train->batch_size),
+                  static_cast<long long>(estimate.timed_steps), static_cast<long long>(estimate.timed_batch), threads,
+                  static_cast<long long>(model.train->steps), estimate.total_hours(model.train->steps));
+    std::cout << line;
+  }
+}
+
 void print_dry_run(const ExperimentSpec& spec, const std::vector<RunSpec>& runs, const TaskData& data,
-                   const ModelProvider& provider) {
+                   const ModelProvider& provider, int64_t timed_steps, int threads) {
   std::cout << "experiment " << spec.name << " (" << spec.file << ")\n";
   std::cout << "task: " << spec.task.label() << ", " << data.evaluation.size() << " examples, metric "
             << tasks::metric_name(spec.task.metric) << "\n";
   std::cout << "models:\n";
   for (const auto& [name, model] : spec.models) std::cout << "  " << name << ": " << provider.plan(name) << "\n";
+  if (timed_steps > 0) {
+    std::cout << "expected training time (device " << spec.device << "):\n";
+    print_training_estimates(spec, provider, timed_steps, threads);
+  }
   std::cout << "runs (" << runs.size() << "):\n";
   const fs::path journals = fs::path(spec.output_dir) / "journal";
   for (const auto& run : runs) {
@@ -87,6 +110,10 @@ int run(const std::vector<std::string>& args) {
                    "resume where they stopped when started again. See docs/configuration.md.");
   parser.add_switch("dry-run", "validate the spec, print the expanded grid and what would be trained or loaded");
   parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (overrides the spec's threads; 0 = $STEPWISE_THREADS or all cores)");
+  parser.add_option("time-steps", "K",
+                    "with --dry-run: time K optimizer steps (after one warm-up step) of every model still to\n"
+                    "train and print the training time they project (0 = skip)",
+                    "2");
   std::vector<std::string> flags;
   std::optional<std::string> spec_file;
   for (const auto& arg : args) {
@@ -103,7 +130,9 @@ int run(const std::vector<std::string>& args) {
   TaskData data = load_task_data(spec.task);
   ModelProvider provider(spec, data);
   if (parser.get_switch("dry-run")) {
-    print_dry_run(spec, runs, data, provider);
+    const int64_t timed_steps = parser.get_int("time-steps");
+    check(timed_steps >= 0 && timed_steps <= 1000, "--time-steps must lie in 0..1000, got ", timed_steps);
+    print_dry_run(spec, runs, data, provider, timed_steps, threads);
     return 0;
   }
   // Opened before anything is written or trained, so an unusable disk path fails first.

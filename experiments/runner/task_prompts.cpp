@@ -13,6 +13,7 @@ namespace {
 
 std::vector<tasks::TaskRecord> generate_records(const TaskSpec& task, int64_t count) {
   if (task.kind == tasks::TaskKind::kSudoku) return tasks::generate_sudoku_records(task.sudoku, count, task.seed);
+  if (task.kind == tasks::TaskKind::kPathStar) return tasks::generate_pathstar_records(task.pathstar, count, task.seed);
   return tasks::generate_countdown_records(task.countdown, count, task.seed);
 }
 
@@ -57,8 +58,10 @@ TaskPrompts::TaskPrompts(const TaskSpec& task, const TaskData& data, const Token
 }
 
 std::string TaskPrompts::prediction(size_t index, const std::vector<int64_t>& generated) const {
-  if (task_.format == PromptFormat::kPlain)
-    return tasks::decode_plain(generated, static_cast<const CharTokenizer&>(tokenizer_));
+  if (task_.format == PromptFormat::kPlain) {
+    const std::string text = tasks::decode_plain(generated, static_cast<const CharTokenizer&>(tokenizer_));
+    return tasks::restore_answer_layout(task_.kind, data_.evaluation.at(index).input, text);
+  }
   return tasks::extract_dream_answer(task_.kind, data_.evaluation.at(index).input,
                                      tokenizer_.decode(generated, /*skip_special=*/false));
 }

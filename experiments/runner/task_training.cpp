@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -11,6 +12,7 @@
 #include "core/runtime.h"
 #include "decoders/ar_decoder.h"
 #include "decoders/diffusion/diffusion_decoder.h"
+#include "decoders/diffusion/remasking_decoder.h"
 #include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/training/plain_task_training.h"
@@ -26,6 +28,12 @@ constexpr int64_t kValidationExamples = 64;
 
 std::vector<tasks::TaskRecord> generate(const TaskSpec& task, int64_t count, uint64_t seed) {
   if (task.kind == tasks::TaskKind::kSudoku) return tasks::generate_sudoku_records(task.sudoku, count, seed);
+  if (task.kind == tasks::TaskKind::kPathStar) {
+    // Training graphs never come from the held-out tenth that path-star evaluation uses.
+    tasks::PathStarSpec spec = task.pathstar;
+    spec.split = tasks::PathStarSplit::kInDistribution;
+    return tasks::generate_pathstar_records(spec, count, seed);
+  }
   return tasks::generate_countdown_records(task.countdown, count, seed);
 }
 
@@ -46,19 +54,33 @@ TransformerConfig model_shape(const TrainingSpec& training) {
   return config;
 }
 
-training::ObjectiveOptions objective_of(const TrainingSpec& training) {
-  return task_training::plain_objective(training::parse_objective_kind(training.objective), training.diffusion_form,
-                                        training.timesteps, /*shift_logits=*/true);
+training::ObjectiveOptions objective_of(const TrainingSpec& training, tasks::TaskKind task) {
+  training::ObjectiveOptions objective = task_training::plain_objective(
+      training.objective, task, training.diffusion_form, training.timesteps, /*shift_logits=*/true);
+  if (training.weighting) objective.diffusion.weighting = training::parse_loss_weighting(*training.weighting);
+  if (training.token_alpha || training.token_gamma) {
+    training::TokenReweighting reweighting = objective.diffusion.token_reweighting.value_or(
+        training::TokenReweighting{training::kMgdmAlpha, task_training::mgdm_gamma_for(task)});
+    if (training.token_alpha) reweighting.alpha = *training.token_alpha;
+    if (training.token_gamma) reweighting.gamma = *training.token_gamma;
+    objective.diffusion.token_reweighting = reweighting;
+  }
+  return objective;
 }
 
-// Decodes the validation problems with the decoder the model is meant for and scores them.
+// Decodes the validation problems with the decoder the model is meant for and scores them: AR greedy,
+// or Dream's entropy ordering with one step per token, or the study's stochastic remasking decoder.
 training::ValidationHook real_decoder_validation(const TaskSpec& task, std::vector<tasks::TaskRecord> records,
-                                                 bool diffusion, int64_t gen_length) {
-  return [task, records = std::move(records), diffusion, gen_length](const Transformer& model, int64_t) {
+                                                 bool diffusion, const std::string& diffusion_decoder,
+                                                 int64_t gen_length) {
+  return [task, records = std::move(records), diffusion, diffusion_decoder, gen_length](const Transformer& model,
+                                                                                        int64_t) {
     // Non-owning handle: the trainer owns the model for the duration of the call.
     std::shared_ptr<const Transformer> handle(std::shared_ptr<const Transformer>{}, &model);
     std::unique_ptr<Decoder> decoder;
-    if (diffusion) {
+    if (diffusion && diffusion_decoder == "remasking") {
+      decoder = std::make_unique<RemaskingDecoder>(handle, study_remasking_config());
+    } else if (diffusion) {
       DiffusionConfig config;
       config.steps = gen_length;
       config.selection = Selection::kEntropy;
@@ -67,7 +89,7 @@ training::ValidationHook real_decoder_validation(const TaskSpec& task, std::vect
       decoder = std::make_unique<ArDecoder>(handle, ArConfig{});
     }
     const std::vector<std::string> predictions =
-        task_training::decode_inputs(*decoder, records, gen_length, static_cast<int64_t>(records.size()));
+        task_training::decode_inputs(*decoder, task.kind, records, gen_length, static_cast<int64_t>(records.size()));
     tasks::ScoreSummary summary = tasks::score_predictions(task.metric, records, predictions);
     return training::ValidationMetrics{{tasks::metric_name(task.metric), summary.accuracy()}};
   };
@@ -91,7 +113,7 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
   }
   check(!train_records.empty(), "train: every generated training problem is also an evaluation problem");
   std::vector<training::TrainingExample> examples = task_training::encode_examples(train_records);
-  const bool diffusion = training.objective == "diffusion";
+  const bool diffusion = training.objective != "ar";
   const int64_t target_length =
       std::max(training::max_target_length(examples),
                training::max_target_length(task_training::encode_examples(validation_records)));
@@ -114,7 +136,7 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
   }
 
   training::TrainerOptions options;
-  options.objective = objective_of(training);
+  options.objective = objective_of(training, task.kind);
   options.steps = training.steps;
   options.batch_size = training.batch_size;
   options.seed = training.seed;
@@ -127,7 +149,8 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
   options.out_dir = out_dir;
   options.save_every = training.checkpoint_every;
   options.validate_every = std::max<int64_t>(training.steps / 4, 1);
-  options.validate = real_decoder_validation(task, validation_records, diffusion, target_length);
+  options.validate =
+      real_decoder_validation(task, validation_records, diffusion, training.validation_decoder, target_length);
   options.run_identity =
       nlohmann::json{
           {"task", task.label()}, {"data_seed", training.data_seed}, {"train_examples", training.train_examples}}
@@ -140,6 +163,48 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
   trained.train_s = outcome.train_s;
   trained.steps_done = outcome.steps_done;
   return trained;
+}
+
+ThroughputEstimate measure_training_step(const TrainingSpec& training, const TaskSpec& task, int64_t timed_steps) {
+  check(timed_steps >= 1, "timed steps must be at least 1, got ", timed_steps);
+  const bool diffusion = training.objective != "ar";
+  constexpr int64_t kTimingBatch = 64;
+  const int64_t batch = std::min(training.batch_size, kTimingBatch);
+  // Enough problems for every timed batch; the real run's data set has the same shape of rows.
+  const int64_t problems = std::min(training.train_examples, batch * (timed_steps + 1));
+  std::vector<training::TrainingExample> examples = task_training::encode_examples(generate(task, problems, training.data_seed));
+  if (diffusion)
+    examples = training::pad_targets(std::move(examples), training::max_target_length(examples), CharTokenizer::kEos);
+  const training::TrainingPrecision precision = training::parse_training_precision(training.precision);
+  const torch::ScalarType dtype =
+      precision == training::TrainingPrecision::kBFloat16 ? torch::kBFloat16 : torch::kFloat32;
+  TransformerConfig config = model_shape(training);
+  if (diffusion) config = training::diffusion_config(config, {CharTokenizer::kMask, true});
+  std::shared_ptr<Transformer> model = random_transformer(config, training.seed, {dtype, torch::kCPU});
+
+  training::TrainerOptions options;
+  options.objective = objective_of(training, task.kind);
+  options.steps = timed_steps + 1;
+  options.batch_size = batch;
+  options.seed = training.seed;
+  options.lr = training.learning_rate;
+  options.warmup_steps = 1;
+  options.precision = precision;
+  options.pad_id = CharTokenizer::kPad;
+  options.show_progress = false;
+  std::vector<double> step_seconds;
+  options.on_step = [&step_seconds](const training::StepReport& report) {
+    if (report.steps_done > 1) step_seconds.push_back(report.step_s);
+  };
+  training::train_model(*model, examples, options);
+  std::sort(step_seconds.begin(), step_seconds.end());
+  ThroughputEstimate estimate;
+  estimate.timed_steps = static_cast<int64_t>(step_seconds.size());
+  estimate.timed_batch = batch;
+  if (!step_seconds.empty())
+    estimate.seconds_per_step = step_seconds[step_seconds.size() / 2] * static_cast<double>(training.batch_size) /
+                                static_cast<double>(batch);
+  return estimate;
 }
 
 }  // namespace stepwise::runner

@@ -29,4 +29,15 @@ struct TrainedModel {
 TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, const TaskData& evaluation,
                             const std::string& out_dir, std::shared_ptr<const Transformer> init_from);
 
+// Measured cost of the block's optimizer steps on this machine: one warm-up step, then `timed_steps`
+// timed ones on a fresh model of the block's shape with real batches of min(batch_size, 64) rows
+// (nothing is saved); the median step time is scaled linearly to the block's batch size.
+struct ThroughputEstimate {
+  double seconds_per_step = 0.0;  // at the block's batch size
+  int64_t timed_steps = 0;
+  int64_t timed_batch = 0;        // rows of the timed batches
+  double total_hours(int64_t steps) const { return seconds_per_step * static_cast<double>(steps) / 3600.0; }
+};
+ThroughputEstimate measure_training_step(const TrainingSpec& training, const TaskSpec& task, int64_t timed_steps);
+
 }  // namespace stepwise::runner

@@ -2,15 +2,27 @@
 #include "experiments/runner/training_spec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 namespace stepwise::runner {
 
 TrainingSpec parse_training_spec(const YamlReader& block) {
   TrainingSpec spec;
-  spec.objective = block.choice("objective", {"ar", "diffusion"});
+  spec.objective = block.choice("objective", {"ar", "diffusion", "mgdm"});
   spec.diffusion_form = block.choice("diffusion_form", {"paper", "llada"}, std::string("paper"));
+  if (spec.objective == "mgdm" && spec.diffusion_form != "paper")
+    block.fail_at("diffusion_form", "the mgdm objective is the study's paper form");
   spec.timesteps = block.integer("timesteps", 20, 1, 10000);
+  const bool diffusion = spec.objective != "ar";
+  for (const char* key : {"weighting", "token_alpha", "token_gamma", "validation_decoder"})
+    if (!diffusion && block.has(key)) block.fail_at(key, "applies to diffusion objectives only");
+  if (block.has("weighting")) spec.weighting = block.choice("weighting", {"none", "inverse-rate", "linear"});
+  if (spec.weighting == "linear" && spec.diffusion_form == "llada")
+    block.fail_at("weighting", "linear time weighting needs the paper form's discrete schedule");
+  spec.token_alpha = block.optional_number("token_alpha", 1e-9, 1e6);
+  spec.token_gamma = block.optional_number("token_gamma", 0.0, 100.0);
+  spec.validation_decoder = block.choice("validation_decoder", {"entropy", "remasking"}, std::string("entropy"));
   spec.preset = block.choice("preset", {"tiny", "small", "custom"}, std::string("small"));
   spec.layers = block.optional_integer("layers", 1, 64);
   spec.hidden = block.optional_integer("hidden", 8, 8192);
@@ -19,14 +31,23 @@ TrainingSpec parse_training_spec(const YamlReader& block) {
   spec.intermediate = block.optional_integer("intermediate", 8, 32768);
   if (spec.preset == "custom" && !(spec.layers && spec.hidden && spec.heads))
     block.fail_at("preset", "preset 'custom' needs layers, hidden and heads");
-  spec.steps = block.integer("steps", 2000, 1);
   spec.batch_size = block.integer("batch_size", 64, 1, 65536);
+  spec.train_examples = block.integer("train_examples", 20000, 1);
+  spec.epochs = block.optional_number("epochs", 1e-6, 1e6);
+  if (spec.epochs && block.has("steps")) block.fail_at("epochs", "give steps or epochs, not both");
+  if (spec.epochs) {
+    const double steps = std::ceil(*spec.epochs * static_cast<double>(spec.train_examples) /
+                                   static_cast<double>(spec.batch_size));
+    if (steps > 1e12) block.fail_at("epochs", "more than 10^12 optimizer steps");
+    spec.steps = std::max<int64_t>(1, static_cast<int64_t>(steps));
+  } else {
+    spec.steps = block.integer("steps", 2000, 1);
+  }
   spec.learning_rate = block.number("learning_rate", 1e-3, 0.0, 10.0);
   // Default warm-up: a tenth of training, at most 100 steps.
   spec.warmup_steps = block.integer("warmup_steps", std::min<int64_t>(100, spec.steps / 10), 0, spec.steps);
   spec.weight_decay = block.number("weight_decay", 0.01, 0.0, 1.0);
   spec.grad_clip = block.number("grad_clip", 1.0, 0.0);
-  spec.train_examples = block.integer("train_examples", 20000, 1);
   spec.data_seed = static_cast<uint64_t>(block.integer("data_seed", 12345, 0));
   spec.seed = static_cast<uint64_t>(block.integer("seed", 0, 0));
   spec.precision = block.choice("precision", {"float32", "bfloat16", "mixed-bf16"}, std::string("mixed-bf16"));
@@ -46,6 +67,11 @@ std::string TrainingSpec::canonical_text() const {
       << ";wd=" << weight_decay << ";clip=" << grad_clip << ";examples=" << train_examples
       << ";data_seed=" << data_seed << ";seed=" << seed << ";precision=" << precision
       << ";init_from=" << init_from.value_or("-");
+  // Settings added later are written only when given, so earlier cache keys stay valid.
+  if (weighting) out << ";weighting=" << *weighting;
+  if (token_alpha) out << ";token_alpha=" << *token_alpha;
+  if (token_gamma) out << ";token_gamma=" << *token_gamma;
+  if (validation_decoder != "entropy") out << ";validation=" << validation_decoder;
   return out.str();
 }
 

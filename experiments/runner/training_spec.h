@@ -13,12 +13,16 @@
 namespace stepwise::runner {
 
 struct TrainingSpec {
-  std::string objective = "ar";        // ar | diffusion
+  std::string objective = "ar";        // ar | diffusion | mgdm (the study's MGDM preset)
   std::string diffusion_form = "paper";  // paper (t ~ U{0..T-1}, rate (t+1)/T) | llada (t ~ U(eps,1], 1/t)
   int64_t timesteps = 20;              // T of the paper's discrete schedule
+  std::optional<std::string> weighting;  // time weight none | inverse-rate | linear (default: the form's own)
+  std::optional<double> token_alpha, token_gamma;  // token reweighting (mgdm: 0.25 and the task's gamma)
+  std::string validation_decoder = "entropy";  // diffusion validation: entropy | remasking (the study's setting)
   std::string preset = "small";        // tiny (the study's 6M shape) | small | custom
   std::optional<int64_t> layers, hidden, heads, kv_heads, intermediate;  // override the preset's shape
-  int64_t steps = 2000;
+  int64_t steps = 2000;                // or from `epochs`: ceil(epochs * train_examples / batch_size)
+  std::optional<double> epochs;
   int64_t batch_size = 64;
   double learning_rate = 1e-3;
   int64_t warmup_steps = 100;        // default: min(100, steps / 10)

@@ -7,7 +7,8 @@
 namespace stepwise::tasks {
 
 std::vector<Metric> all_metrics() {
-  return {Metric::kSudokuExact, Metric::kSudokuValid, Metric::kCountdownEquations, Metric::kCountdownNumbers};
+  return {Metric::kSudokuExact,        Metric::kSudokuValid,       Metric::kSudokuCells,
+          Metric::kCountdownEquations, Metric::kCountdownNumbers, Metric::kPathStarExact};
 }
 
 std::string metric_name(Metric metric) {
@@ -16,10 +17,14 @@ std::string metric_name(Metric metric) {
       return "sudoku_exact";
     case Metric::kSudokuValid:
       return "sudoku_valid";
+    case Metric::kSudokuCells:
+      return "sudoku_cells";
     case Metric::kCountdownEquations:
       return "countdown_equations";
     case Metric::kCountdownNumbers:
       return "countdown_numbers";
+    case Metric::kPathStarExact:
+      return "pathstar_exact";
   }
   fail("unknown metric");
 }
@@ -37,12 +42,17 @@ TaskKind metric_task(Metric metric) {
   switch (metric) {
     case Metric::kSudokuExact:
     case Metric::kSudokuValid:
+    case Metric::kSudokuCells:
       return TaskKind::kSudoku;
     case Metric::kCountdownEquations:
     case Metric::kCountdownNumbers:
       return TaskKind::kCountdown;
+    case Metric::kPathStarExact:
+      return TaskKind::kPathStar;
   }
   fail("unknown metric");
 }
+
+bool is_pass_fail(Metric metric) { return metric != Metric::kSudokuCells; }
 
 }  // namespace stepwise::tasks

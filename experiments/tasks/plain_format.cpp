@@ -3,6 +3,8 @@
 #include "experiments/tasks/plain_format.h"
 
 #include "core/error.h"
+#include "experiments/tasks/sudoku_grid.h"
+#include "experiments/tasks/sudoku_scorers.h"
 
 namespace stepwise::tasks {
 namespace {
@@ -46,6 +48,13 @@ std::string decode_plain(const std::vector<int64_t>& generated, const CharTokeni
     kept.push_back(id);
   }
   return tokenizer.decode(kept, /*skip_special=*/false);
+}
+
+std::string restore_answer_layout(TaskKind kind, const std::string& input, const std::string& prediction) {
+  if (kind != TaskKind::kSudoku) return prediction;
+  auto puzzle = parse_sudoku_grid(input);
+  check(puzzle.has_value(), "malformed Sudoku puzzle '", input, "' (expected 16 or 81 digits)");
+  return sudoku_lines_layout(prediction, puzzle->size);
 }
 
 }  // namespace stepwise::tasks

@@ -1,7 +1,8 @@
 // The plain sequence format of models trained here on the character vocabulary ("Beyond
 // Autoregression"): source [SEP] target [EOS]. Line breaks are dropped from the record texts, so a
 // 4x4 Sudoku becomes 16 digits; Countdown text ("86,28,13,31,96" / "86+28=114,...") is used as is.
-// Padding, batching and loss masks belong to the training code, not here.
+// Decoded answers go through one named step before scoring, restore_answer_layout (the published
+// metrics themselves stay as published). Padding, batching and loss masks belong to the training code.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "core/tokenizer.h"
+#include "experiments/tasks/task_kind.h"
 #include "experiments/tasks/task_record.h"
 
 namespace stepwise::tasks {
@@ -29,5 +31,11 @@ PlainEncoding encode_plain(const TaskRecord& record, const CharTokenizer& tokeni
 // token ([SEP], [MASK], [UNK]) or out-of-range id is rendered as text ("[MASK]", "[UNK]"), which makes
 // the prediction malformed for every scorer instead of silently shortening it.
 std::string decode_plain(const std::vector<int64_t>& generated, const CharTokenizer& tokenizer);
+
+// The plain format's layout step, run after decode_plain and before scoring: a Sudoku answer written
+// without line breaks (16 or 81 digits) is cut into lines of the puzzle's side, the layout Dream's
+// check (sudoku_valid) reads; answers of other tasks, and Sudoku text that has a line break, are
+// returned unchanged.
+std::string restore_answer_layout(TaskKind kind, const std::string& input, const std::string& prediction);
 
 }  // namespace stepwise::tasks

@@ -1,4 +1,4 @@
-// Task family names (sudoku, countdown) for the command line and result files; parse errors
+// Task family names (sudoku, countdown, pathstar) for the command line and result files; parse errors
 // list the choices.
 #include "experiments/tasks/task_kind.h"
 
@@ -12,6 +12,8 @@ std::string task_kind_name(TaskKind kind) {
       return "sudoku";
     case TaskKind::kCountdown:
       return "countdown";
+    case TaskKind::kPathStar:
+      return "pathstar";
   }
   fail("unknown task kind");
 }
@@ -19,7 +21,8 @@ std::string task_kind_name(TaskKind kind) {
 TaskKind parse_task_kind(const std::string& name) {
   if (name == "sudoku") return TaskKind::kSudoku;
   if (name == "countdown") return TaskKind::kCountdown;
-  fail("unknown task '", name, "' (choices: sudoku, countdown)");
+  if (name == "pathstar") return TaskKind::kPathStar;
+  fail("unknown task '", name, "' (choices: sudoku, countdown, pathstar)");
 }
 
 }  // namespace stepwise::tasks

@@ -1,4 +1,4 @@
-// The planning task families: Sudoku (4x4 and 9x9) and Countdown (3, 4, 5 numbers).
+// The planning task families: Sudoku (4x4 and 9x9), Countdown (3, 4, 5 numbers) and path-star graphs.
 // Names are the spellings used on the command line and in result files.
 #pragma once
 
@@ -6,10 +6,10 @@
 
 namespace stepwise::tasks {
 
-enum class TaskKind { kSudoku, kCountdown };
+enum class TaskKind { kSudoku, kCountdown, kPathStar };
 
 std::string task_kind_name(TaskKind kind);
-// "sudoku" | "countdown"; anything else throws stepwise::Error listing the choices.
+// "sudoku" | "countdown" | "pathstar"; anything else throws stepwise::Error listing the choices.
 TaskKind parse_task_kind(const std::string& name);
 
 }  // namespace stepwise::tasks

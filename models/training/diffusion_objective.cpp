@@ -58,6 +58,7 @@ LossInputs diffusion_loss_inputs(const TrainingBatch& batch, const DiffusionNois
   inputs.positions = batch.positions;
   inputs.attention = AttentionSpec::bidirectional();
   inputs.attention.key_padding = batch.real;
+  inputs.token_reweighting = options.token_reweighting;
 
   torch::Tensor masked = noise.masked.to(torch::kFloat32);  // (B, T)
   const double normaliser = options.normalization == LossNormalization::kMaskedTokens

@@ -7,8 +7,10 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "core/attention.h"
+#include "models/training/objective_options.h"
 
 namespace stepwise {
 class Transformer;
@@ -22,13 +24,16 @@ struct LossInputs {
   AttentionSpec attention;  // causal (AR) or bidirectional with key padding (diffusion)
   torch::Tensor labels;     // (B, T) int64: token that output position j is scored against
   torch::Tensor weights;    // (B, T) float32: weight of output j's cross-entropy; 0 = not scored
+  // MGDM: each per-token cross-entropy l is first reweighted from its own value (token_reweighting.h).
+  std::optional<TokenReweighting> token_reweighting;
 };
 
-// sum_j weights[j] * CE(logits[j], labels[j]) over the batch: a scalar float32 tensor.
-// logits (B, T, V), labels (B, T) int64, weights (B, T) float32. Positions of weight 0 contribute
-// exactly 0 whatever their logits or labels.
+// sum_j weights[j] * l_j over the batch, l_j = CE(logits[j], labels[j]), or its reweighted value
+// when `reweighting` is given: a scalar float32 tensor. logits (B, T, V), labels (B, T) int64, weights
+// (B, T) float32. Positions of weight 0 contribute exactly 0 whatever their logits or labels.
 torch::Tensor weighted_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
-                                     const torch::Tensor& weights);
+                                     const torch::Tensor& weights,
+                                     const std::optional<TokenReweighting>& reweighting = std::nullopt);
 
 // The model's forward pass on `inputs` followed by weighted_cross_entropy: a scalar with a graph.
 torch::Tensor loss_of(const Transformer& model, const LossInputs& inputs);

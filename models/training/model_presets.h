@@ -18,7 +18,7 @@ namespace stepwise::training {
 struct PresetRequest {
   std::string preset = "small";  // "tiny" | "small"
   std::string layout = "qwen2";  // "qwen2" | "llama"
-  int64_t vocab_size = 31;       // the character vocabulary of the planning tasks
+  int64_t vocab_size = 32;       // the character vocabulary of the planning tasks
   int64_t max_positions = 512;
   std::vector<int64_t> eos_token_ids = {3};  // [EOS] of the character vocabulary (AR decoders stop there)
   std::optional<int64_t> pad_token_id = 0;   // [PAD]

@@ -1,6 +1,8 @@
 // Names, parsing and validation of the objective settings.
 #include "models/training/objective_options.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace stepwise::training {
@@ -12,6 +14,13 @@ DiffusionOptions llada_diffusion_options() {
   options.schedule = NoiseSchedule::kContinuous;
   options.weighting = LossWeighting::kInverseRate;
   options.normalization = LossNormalization::kTargetTokens;
+  return options;
+}
+
+DiffusionOptions mgdm_diffusion_options(double gamma) {
+  DiffusionOptions options = paper_diffusion_options();
+  options.weighting = LossWeighting::kLinear;
+  options.token_reweighting = TokenReweighting{kMgdmAlpha, gamma};
   return options;
 }
 
@@ -67,6 +76,11 @@ void validate_diffusion_options(const DiffusionOptions& options) {
   check(!(options.weighting == LossWeighting::kLinear && options.schedule == NoiseSchedule::kContinuous),
         "linear loss weighting needs the discrete noise schedule");
   check(options.mask_token_id >= 0, "mask token id must be non-negative, got ", options.mask_token_id);
+  if (options.token_reweighting) {
+    const TokenReweighting& r = *options.token_reweighting;
+    check(std::isfinite(r.alpha) && r.alpha > 0.0, "token reweighting alpha must be positive, got ", r.alpha);
+    check(std::isfinite(r.gamma) && r.gamma >= 0.0, "token reweighting gamma must be non-negative, got ", r.gamma);
+  }
 }
 
 }  // namespace stepwise::training

@@ -6,9 +6,13 @@
 //     "llada" form (LLaDA / MDLM): t ~ U(eps, 1], masked with probability t, weight 1/t, normalised by
 //       the number of target tokens (an unbiased estimate of the per-token ELBO bound).
 //   Logits are read Dream-style (output j-1 predicts token j) when shift_logits, else at j (LLaDA).
+//   MGDM ("Beyond Autoregression"'s multi-granularity diffusion): the paper form with each masked
+//     token's cross-entropy l replaced by alpha * (1 - exp(-l))^gamma * l (token reweighting, the
+//     weight not detached from the gradient, as in the study's trainer) and the linear time weight T - t.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace stepwise::training {
@@ -28,6 +32,17 @@ enum class LossNormalization {
   kTargetTokens,  // divide by the number of target tokens in the batch (LLaDA)
 };
 
+// The study's token reweighting: l -> alpha * (1 - exp(-l))^gamma * l for every scored token.
+struct TokenReweighting {
+  double alpha = 0.25;
+  double gamma = 1.0;
+};
+
+// The study's settings: alpha 0.25 everywhere; gamma 2 for Countdown, 1 for Sudoku, SAT and paths.
+inline constexpr double kMgdmAlpha = 0.25;
+inline constexpr double kMgdmGammaCountdown = 2.0;
+inline constexpr double kMgdmGammaDefault = 1.0;
+
 struct DiffusionOptions {
   NoiseSchedule schedule = NoiseSchedule::kDiscrete;
   int64_t timesteps = 20;  // T of the discrete schedule
@@ -36,6 +51,7 @@ struct DiffusionOptions {
   LossNormalization normalization = LossNormalization::kMaskedTokens;
   bool shift_logits = true;    // Dream: output j-1 predicts token j
   int64_t mask_token_id = 2;   // [MASK] of the character vocabulary
+  std::optional<TokenReweighting> token_reweighting;  // absent: plain cross-entropy per token
 };
 
 struct ObjectiveOptions {
@@ -43,9 +59,11 @@ struct ObjectiveOptions {
   DiffusionOptions diffusion;  // used when kind == kDiffusion
 };
 
-// The two named diffusion forms (mask id and logit shift left at their defaults).
+// The named diffusion forms (mask id and logit shift left at their defaults). MGDM is the paper form
+// with linear time weighting and token reweighting (alpha = kMgdmAlpha, the given gamma).
 DiffusionOptions paper_diffusion_options();
 DiffusionOptions llada_diffusion_options();
+DiffusionOptions mgdm_diffusion_options(double gamma);
 
 std::string objective_kind_name(ObjectiveKind kind);
 ObjectiveKind parse_objective_kind(const std::string& name);  // "ar" | "diffusion"
@@ -57,7 +75,7 @@ std::string loss_normalization_name(LossNormalization normalization);
 LossNormalization parse_loss_normalization(const std::string& name);  // "masked-tokens" | "target-tokens"
 
 // Throws stepwise::Error naming the bad setting (timesteps < 1, eps outside (0, 1), linear weighting
-// with the continuous schedule, negative mask id).
+// with the continuous schedule, negative mask id, token reweighting alpha <= 0 or gamma < 0).
 void validate_diffusion_options(const DiffusionOptions& options);
 
 }  // namespace stepwise::training
