@@ -62,7 +62,9 @@ Setup make_setup(const TrainCase& c, int64_t steps) {
       c.precision == training::TrainingPrecision::kBFloat16 ? torch::kBFloat16 : torch::kFloat32;
   Setup setup;
   setup.model = random_transformer(config, /*seed=*/1, LoadOptions{dtype, torch::kCPU});
-  setup.options.objective = task_training::plain_objective(c.objective, "paper", 20, /*shift_logits=*/true);
+  setup.options.objective = task_training::plain_objective(training::objective_kind_name(c.objective),
+                                                             tasks::TaskKind::kSudoku, "paper", 20,
+                                                             /*shift_logits=*/true);
   setup.options.steps = steps;
   setup.options.batch_size = kBatchSize;
   setup.options.seed = 1;
