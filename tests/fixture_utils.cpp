@@ -135,4 +135,47 @@ void expect_stable_greedy(const Transformer& model, const std::vector<int64_t>& 
   expect_margin_above(smallest, stable_top_two_gap(greedy.bound), label);
 }
 
+CommittedMargin min_committed_margin(const Transformer& model, const std::vector<int64_t>& prompt,
+                                     const std::vector<std::vector<std::vector<int64_t>>>& history, size_t row,
+                                     int64_t mask_id, std::optional<double> cfg_scale) {
+  torch::NoGradGuard no_grad;
+  CommittedMargin out;
+  if (history.empty()) return out;
+  const int64_t p = static_cast<int64_t>(prompt.size()), n = static_cast<int64_t>(history[0].at(row).size());
+  const int64_t width = p + n, shift = model.config().shift_logits ? 1 : 0;
+  auto forward = [&](const std::vector<int64_t>& canvas) {
+    ForwardOptions options;
+    options.attention = AttentionSpec::bidirectional();
+    torch::Tensor logits = model.forward(torch::tensor(canvas, torch::kInt64).view({1, width}),
+                                         torch::arange(width).view({1, width}), options)[0];  // (W, V)
+    out.scale = std::max(out.scale, max_abs(logits));
+    return logits;
+  };
+  std::vector<int64_t> before(static_cast<size_t>(n), mask_id);
+  for (const auto& step : history) {
+    std::vector<int64_t> canvas = prompt;
+    canvas.insert(canvas.end(), before.begin(), before.end());
+    torch::Tensor logits = forward(canvas);
+    if (cfg_scale) {
+      std::fill(canvas.begin(), canvas.begin() + p, mask_id);
+      const torch::Tensor unconditional = forward(canvas);
+      logits = unconditional + (*cfg_scale + 1.0) * (logits - unconditional);
+    }
+    const std::vector<int64_t>& after = step.at(row);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t token = after[static_cast<size_t>(j)];
+      if (before[static_cast<size_t>(j)] != mask_id || token == mask_id) continue;  // not committed now
+      torch::Tensor logit_row = logits[p + j - shift].clone();  // (V)
+      const double chosen = logit_row[token].item<double>();
+      logit_row[token] = -INFINITY;
+      out.margin = std::min(out.margin, chosen - logit_row.max().item<double>());
+    }
+    before = after;
+  }
+  // Guided logits move by at most |s + 1| times the conditional's rounding plus |s| times the other's.
+  const double amplification = cfg_scale ? std::abs(*cfg_scale + 1.0) + std::abs(*cfg_scale) : 1.0;
+  out.bound = amplification * float32_bound(out.scale, forward_reduction_length(model.config(), width));
+  return out;
+}
+
 }  // namespace stepwise::testing

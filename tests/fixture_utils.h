@@ -5,8 +5,10 @@
 
 #include <torch/types.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,5 +77,20 @@ size_t stable_greedy_steps(const Transformer& model, const std::vector<int64_t>&
 // every margin exceeds twice the bound.
 void expect_stable_greedy(const Transformer& model, const std::vector<int64_t>& prompt,
                           const std::vector<int64_t>& generated, const std::string& label);
+
+// How firmly a diffusion decode of a float32 model committed its tokens. `history` is the decode's trace
+// (per step, per row, the generated canvas with the mask id where undecided); every token of row `row`
+// committed at a step is read from one bidirectional forward of prompt + the canvas before that step
+// (shifted one position for shift_logits models): its logit minus the best other logit. With cfg_scale
+// the logits are guided as the decoder guides them, un + (s + 1)(cond - un), un from the canvas with the
+// prompt masked. These are the decoder's own logits only without a KV cache (a cache keeps stale keys).
+struct CommittedMargin {
+  double margin = INFINITY;  // smallest committed token's logit minus the best other logit
+  double scale = 0.0;        // largest |logit| of the forwards (conditional and unconditional)
+  double bound = 0.0;        // float32 bound on the compared logits between two evaluation orders
+};
+CommittedMargin min_committed_margin(const Transformer& model, const std::vector<int64_t>& prompt,
+                                     const std::vector<std::vector<std::vector<int64_t>>>& history, size_t row,
+                                     int64_t mask_id, std::optional<double> cfg_scale = std::nullopt);
 
 }  // namespace stepwise::testing

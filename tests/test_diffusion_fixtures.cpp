@@ -48,42 +48,6 @@ double confidence_sensitivity(const std::string& alg, int64_t vocab) {
   return alg == "entropy" ? 2.0 * std::log(static_cast<double>(vocab)) : 2.0;
 }
 
-struct CommittedMargin {
-  double margin = INFINITY;  // smallest committed token's logit minus the best other logit
-  double scale = 0.0;        // largest |logit| of the canvases' forwards
-};
-
-// Over every token the run committed, each read from a float32 forward of the canvas before its step
-// (shifted one position for Dream).
-CommittedMargin min_committed_margin(const Transformer& model, const std::vector<int64_t>& prompt,
-                                     const DecodeResult& result, int64_t mask_id) {
-  torch::NoGradGuard no_grad;
-  const int64_t p = static_cast<int64_t>(prompt.size()), n = static_cast<int64_t>(result.history[0][0].size());
-  const int64_t shift = model.config().shift_logits ? 1 : 0;
-  std::vector<int64_t> before(static_cast<size_t>(n), mask_id);
-  CommittedMargin out;
-  for (const auto& step : result.history) {
-    std::vector<int64_t> canvas = prompt;
-    canvas.insert(canvas.end(), before.begin(), before.end());
-    const int64_t width = p + n;
-    ForwardOptions options;
-    options.attention = AttentionSpec::bidirectional();
-    const torch::Tensor logits = model.forward(torch::tensor(canvas).view({1, width}),
-                                               torch::arange(width).view({1, width}), options)[0];  // (W, V)
-    out.scale = std::max(out.scale, testing::max_abs(logits));
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t token = step[0][static_cast<size_t>(j)];
-      if (before[static_cast<size_t>(j)] != mask_id || token == mask_id) continue;  // not committed now
-      torch::Tensor row = logits[p + j - shift].clone();  // (V)
-      const double chosen = row[token].item<double>();
-      row[token] = -INFINITY;
-      out.margin = std::min(out.margin, chosen - row.max().item<double>());
-    }
-    before = step[0];
-  }
-  return out;
-}
-
 void expect_case_matches(const std::string& model_name, size_t index) {
   const nlohmann::json expected = fixture_expected(model_name);
   const nlohmann::json& c = expected["diffusion_cases"].at(index);
@@ -101,10 +65,9 @@ void expect_case_matches(const std::string& model_name, size_t index) {
 
   // The choices cannot flip under float32 rounding. Tokens: each committed token's top-two gap
   // exceeds twice the bound (smallest 0.0032 over the nine cases; twice the bound is about 3.4e-4).
-  const int64_t width = static_cast<int64_t>(prompt.size()) + request.max_new_tokens;
-  const CommittedMargin committed = min_committed_margin(*model, prompt, result, *model->config().mask_token_id);
-  const double bound =
-      testing::float32_bound(committed.scale, testing::forward_reduction_length(model->config(), width));
+  const testing::CommittedMargin committed =
+      testing::min_committed_margin(*model, prompt, result.history, 0, *model->config().mask_token_id);
+  const double bound = committed.bound;
   const std::string label = model_name + " case " + std::to_string(index);
   testing::expect_margin_above(committed.margin, testing::stable_top_two_gap(bound), label + " tokens");
   // Order of the confidences: the fixture's smallest gap between selected and unselected (0.0010 to
