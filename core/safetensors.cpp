@@ -201,10 +201,12 @@ torch::Tensor SafetensorsFile::load(const std::string& name, torch::ScalarType d
 
 TensorStore::TensorStore(const std::string& directory) : directory_(directory) {
   namespace fs = std::filesystem;
-  check(fs::is_directory(directory), directory, ": not a directory");
+  std::error_code status_error;  // an over-long or unreadable path is reported, not thrown
+  check(fs::is_directory(directory, status_error), directory, ": not a directory",
+        status_error ? " (" + status_error.message() + ")" : "");
   const fs::path index_path = fs::path(directory) / "model.safetensors.index.json";
   const fs::path single_path = fs::path(directory) / "model.safetensors";
-  if (fs::exists(index_path)) {
+  if (fs::exists(index_path, status_error)) {
     nlohmann::json index;
     try {
       index = nlohmann::json::parse(read_regular_file(index_path.string()));
@@ -240,7 +242,7 @@ TensorStore::TensorStore(const std::string& directory) : directory_(directory) {
       for (const auto& name : files_[i]->names())
         if (!file_of_.count(name)) file_of_[name] = i;
   } else {
-    check(fs::exists(single_path), directory, ": no model.safetensors or model.safetensors.index.json");
+    check(fs::exists(single_path, status_error), directory, ": no model.safetensors or model.safetensors.index.json");
     files_.push_back(std::make_unique<SafetensorsFile>(single_path.string()));
     for (const auto& name : files_[0]->names()) file_of_[name] = 0;
   }

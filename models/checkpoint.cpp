@@ -74,7 +74,9 @@ bool is_ignorable(const std::string& name) {
 
 std::shared_ptr<Transformer> load_checkpoint(const std::string& directory, const LoadOptions& options) {
   namespace fs = std::filesystem;
-  check(fs::is_directory(directory), directory, ": not a directory");
+  std::error_code status_error;  // an over-long or unreadable path is reported, not thrown
+  check(fs::is_directory(directory, status_error), directory, ": not a directory",
+        status_error ? " (" + status_error.message() + ")" : "");
   TransformerConfig config = load_transformer_config((fs::path(directory) / "config.json").string());
   TensorStore store(directory);
 

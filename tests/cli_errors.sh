@@ -30,6 +30,8 @@ expect 2 "unknown command" -- "$stepwise" frobnicate
 expect 2 "unknown flag --bogus" -- "$stepwise" inspect --bogus 1
 expect 2 "missing required flag --model" -- "$stepwise" inspect
 expect 2 "not a directory" -- "$stepwise" inspect --model "$scratch/nowhere"
+# A path longer than the file system allows is reported like any other missing directory.
+expect 2 "not a directory" -- "$stepwise" inspect --model "$scratch/$(printf 'x%.0s' $(seq 1 300))"
 expect 0 "\"qk_norm\": true" -- "$stepwise" inspect --model "$fixtures/models/qwen3-tiny"
 expect 2 "outside the vocabulary" -- "$stepwise" logits --model "$fixtures/models/qwen2-tiny" --ids 1,2,999
 expect 2 "expected an integer" -- "$stepwise" logits --model "$fixtures/models/qwen2-tiny" --ids 1,x
