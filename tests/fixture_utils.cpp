@@ -178,4 +178,18 @@ CommittedMargin min_committed_margin(const Transformer& model, const std::vector
   return out;
 }
 
+void expect_firm_diffusion_decisions(const nlohmann::json& details, const TransformerConfig& config,
+                                     std::optional<double> cfg_scale, int64_t width, const std::string& label) {
+  ASSERT_TRUE(details.contains("decision_margins")) << label << ": no decision margins (trace off or sampled)";
+  const double amplification = cfg_scale ? std::abs(*cfg_scale + 1.0) + std::abs(*cfg_scale) : 1.0;
+  const nlohmann::json& rows = details["decision_margins"];
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const double delta =
+        amplification * float32_bound(rows[r]["logit_scale"].get<double>(), forward_reduction_length(config, width));
+    const std::string row = label + " row " + std::to_string(r);
+    if (rows[r].contains("token")) expect_margin_above(rows[r]["token"].get<double>(), 2.0 * delta, row + " token");
+    if (rows[r].contains("order")) expect_margin_above(rows[r]["order"].get<double>(), 2.0 * delta, row + " commit order");
+  }
+}
+
 }  // namespace stepwise::testing

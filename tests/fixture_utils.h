@@ -93,4 +93,14 @@ CommittedMargin min_committed_margin(const Transformer& model, const std::vector
                                      const std::vector<std::vector<std::vector<int64_t>>>& history, size_t row,
                                      int64_t mask_id, std::optional<double> cfg_scale = std::nullopt);
 
+// Every decision of a traced, deterministic diffusion decode (DecodeRequest::record_trace; greedy tokens,
+// confidence-ordered or threshold commits: the decoder's "decision_margins", in logit units) is firmer
+// than rounding can move: a gtest failure naming `label` unless, for every row, both the token and the
+// order margin exceed twice the float32 bound delta on its logits (twice: the order margin is a first-
+// order estimate). With cfg_scale the guided logits amplify rounding by |s + 1| + |s|. `width` is the
+// canvas (prompt + generation) length. Such a decode is reproduced exactly by any other evaluation order
+// of the same steps (batch shape, cache layout, kernel).
+void expect_firm_diffusion_decisions(const nlohmann::json& details, const TransformerConfig& config,
+                                     std::optional<double> cfg_scale, int64_t width, const std::string& label);
+
 }  // namespace stepwise::testing

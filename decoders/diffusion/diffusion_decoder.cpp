@@ -11,6 +11,7 @@
 #include "core/timing.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/canvas_forward.h"
+#include "decoders/diffusion/decision_margin.h"
 #include "decoders/diffusion/denoiser.h"
 #include "decoders/diffusion/schedule.h"
 #include "decoders/diffusion/selection.h"
@@ -71,6 +72,13 @@ int64_t commit_row(const DiffusionConfig& config, const RevealSchedule& schedule
       picked = pick_most_confident(proposal.confidence, n, config.alg_temp, generator);
     }
     tokens = proposal.tokens.index_select(0, picked);
+    // Margins mean something only where every choice is an argmax: greedy tokens, confidence order (and
+    // confidences from the unfiltered softmax, which decision_margins recomputes).
+    const bool deterministic = config.sampling.greedy() && !config.sampling.top_k && !config.sampling.top_p &&
+                               !config.alg_temp && config.selection != Selection::kRandom;
+    if (deterministic && trace.keeps_history())
+      trace.note_margins(at.row,
+                        decision_margins(logits, proposal.confidence, picked, config.threshold, config.selection));
   }
   torch::Tensor columns = candidates.index_select(0, picked);  // (n,)
   canvas.tokens[at.row].index_put_({columns}, tokens.to(canvas.tokens.device()));

@@ -1,13 +1,15 @@
 // Step bookkeeping of the diffusion decoders.
 #include "decoders/diffusion/step_trace.h"
 
+#include <cmath>
 #include <utility>
 
 namespace stepwise {
 
 StepTrace::StepTrace(int64_t rows, int64_t gen_len, bool keep_history)
     : keep_history_(keep_history),
-      commit_step_(static_cast<size_t>(rows), std::vector<int64_t>(static_cast<size_t>(gen_len), -1)) {}
+      commit_step_(static_cast<size_t>(rows), std::vector<int64_t>(static_cast<size_t>(gen_len), -1)),
+      margins_(keep_history ? static_cast<size_t>(rows) : 0) {}
 
 void StepTrace::end_step(std::vector<std::vector<int64_t>> generated, int64_t tokens_fed) {
   if (keep_history_) history_.push_back(std::move(generated));
@@ -27,6 +29,15 @@ void StepTrace::fill(DecodeResult& result) const {
   result.stats.details["steps"] = steps();
   result.stats.details["tokens_fed_per_step"] = tokens_fed_;
   result.stats.details["reveals_per_step"] = reveals;
+  if (!margins_noted_) return;
+  nlohmann::json margins = nlohmann::json::array();
+  for (const DecisionMargins& row : margins_) {
+    nlohmann::json entry = {{"logit_scale", row.logit_scale}};
+    if (std::isfinite(row.token)) entry["token"] = row.token;
+    if (std::isfinite(row.order)) entry["order"] = row.order;
+    margins.push_back(entry);
+  }
+  result.stats.details["decision_margins"] = margins;
 }
 
 }  // namespace stepwise

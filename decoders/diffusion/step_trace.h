@@ -1,12 +1,14 @@
 // Per-step bookkeeping shared by the diffusion decoders (torch-free): the step at which each generated
 // position got its final token, the canvas after every step when a trace is asked for, and the cost of
-// every step (canvas columns fed to the model). Fills the trace fields of a DecodeResult.
+// every step (canvas columns fed to the model), and with history the decision margins of deterministic
+// steps. Fills the trace fields of a DecodeResult.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "decoders/decoder.h"
+#include "decoders/diffusion/decision_margin.h"
 
 namespace stepwise {
 
@@ -22,12 +24,20 @@ class StepTrace {
     return commit_step_[static_cast<size_t>(row)][static_cast<size_t>(position)];
   }
   bool keeps_history() const { return keep_history_; }
+  // Folds one step's decision margins of `row` into the row's smallest (only kept with history).
+  void note_margins(int64_t row, const DecisionMargins& margins) {
+    if (!keep_history_) return;
+    margins_[static_cast<size_t>(row)].merge(margins);
+    margins_noted_ = true;
+  }
   // Closes a step: its generated canvas (when keeping history) and the columns fed per row and pass.
   void end_step(std::vector<std::vector<int64_t>> generated, int64_t tokens_fed);
   int64_t steps() const { return static_cast<int64_t>(tokens_fed_.size()); }
 
   // commit_step and history into `result`; details gets "steps", "tokens_fed_per_step" and
-  // "reveals_per_step" (per row: positions whose commit step is s, for every step s).
+  // "reveals_per_step" (per row: positions whose commit step is s, for every step s); with history and
+  // margins noted, "decision_margins" (per row: the smallest "token" and "order" margin and the largest
+  // "logit_scale"; a margin no step had is left out).
   void fill(DecodeResult& result) const;
 
  private:
@@ -35,6 +45,8 @@ class StepTrace {
   std::vector<std::vector<int64_t>> commit_step_;           // (B, N); -1 = fixed in advance or never committed
   std::vector<std::vector<std::vector<int64_t>>> history_;  // per step (B, N)
   std::vector<int64_t> tokens_fed_;                         // per step
+  std::vector<DecisionMargins> margins_;                    // per row, with history
+  bool margins_noted_ = false;
 };
 
 }  // namespace stepwise
