@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <utility>
+#include <variant>
 
 #include "core/error.h"
 #include "core/kv_cache.h"
@@ -128,8 +129,15 @@ class PromptLookupDraft : public DraftSource {
 }  // namespace
 
 std::unique_ptr<DraftSource> make_draft_source(const DraftSpec& spec) {
-  if (const auto* model = std::get_if<DraftModel>(&spec)) return std::make_unique<ModelDraft>(model->model);
-  return std::make_unique<PromptLookupDraft>(std::get<PromptLookup>(spec));
+  struct Build {
+    std::unique_ptr<DraftSource> operator()(const DraftModel& model) const {
+      return std::make_unique<ModelDraft>(model.model);
+    }
+    std::unique_ptr<DraftSource> operator()(const PromptLookup& lookup) const {
+      return std::make_unique<PromptLookupDraft>(lookup);
+    }
+  };
+  return std::visit(Build{}, spec);
 }
 
 }  // namespace stepwise

@@ -10,29 +10,17 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "core/sampling_params.h"
 #include "decoders/decoder.h"
+#include "decoders/draft_spec.h"
 
 namespace stepwise {
 
 class Transformer;
 class DraftSource;
 class PrefixReuse;
-
-// A second model proposes tokens (sampling from its own q with the same SamplingParams).
-struct DraftModel {
-  std::shared_ptr<const Transformer> model;
-};
-// Prompt lookup: the last n tokens (n from max_ngram down to min_ngram) are searched earlier in the
-// context; the first (earliest) match's continuation is proposed as point-mass drafts.
-struct PromptLookup {
-  int64_t max_ngram = 3;
-  int64_t min_ngram = 1;
-};
-using DraftSpec = std::variant<DraftModel, PromptLookup>;
 
 struct SpeculativeConfig {
   SamplingParams sampling;
