@@ -67,7 +67,7 @@ class ModelDraft : public DraftSource {
   }
 
   void rollback(int64_t length) override {
-    if (cache_ && cache_->length() > length) cache_->truncate(length);
+    if (cache_) cache_->keep(length);
   }
 
   std::optional<int64_t> vocab_size() const override { return model_->config().vocab_size; }

@@ -2,7 +2,7 @@
 //
 // Target cache invariant: it holds every context token except the last (whose logits are pending).
 // A round feeds [last, d_1..d_k] at slots [L-1, L+k), so the verification forward appends the drafts
-// to the cache; after accepting a drafts the cache is truncated to L + a slots. Nothing accepted is
+// to the cache; accepting a drafts drops the k - a rejected ones (L + a slots remain). Nothing accepted is
 // ever recomputed, by the target or (see draft_source.cpp) by a draft model.
 //
 // Stats (details):
@@ -81,6 +81,7 @@ DecodeResult SpeculativeDecoder::decode(const DecodeRequest& request) {
   check(request.prompts.size() == 1, "speculative decoding takes one prompt per request (batch size 1), got ",
         request.prompts.size());
   check(!request.prompts[0].empty(), "speculative decoding needs a non-empty prompt");
+  check_token_ids(target_->config(), request.prompts[0], "speculative: prompt");
   check(request.max_new_tokens >= 0, "max_new_tokens must be >= 0, got ", request.max_new_tokens);
   check(request.seeds.size() <= 1, "decode request has ", request.seeds.size(), " seeds for 1 prompt");
   // Checked before any cache is allocated: the target has no positions past max_position_embeddings (0: no bound).
@@ -158,7 +159,7 @@ DecodeResult SpeculativeDecoder::decode(const DecodeRequest& request) {
       const int64_t step = result.stats.forward_calls++;
 
       const int64_t a = verdict.accepted;
-      cache.truncate(length + a);
+      cache.drop_last(k - a);  // the rejected drafts
       draft_->rollback(length + a);
       if (k > 0) {
         ++draft_rounds;

@@ -45,7 +45,7 @@ torch::Tensor CanvasForward::logits(const Canvas& canvas, const torch::Tensor& c
     } else {
       feed_begin = std::max<int64_t>(begin - (shift_ ? 1 : 0), 0);
       if (mode_ == CacheMode::kPrefix) {
-        cache_->truncate(feed_begin);  // keys [feed_begin, W) are recomputed; the prefix stays
+        cache_->keep(feed_begin);  // keys [feed_begin, W) are recomputed; the prefix stays
       } else {
         feed_end = end;  // dual: only the block is recomputed; prefix and suffix stay
         options.cache_write_start = feed_begin;
