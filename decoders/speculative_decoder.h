@@ -39,12 +39,15 @@ class SpeculativeDecoder : public Decoder {
   ~SpeculativeDecoder() override;
 
   // Stats: forward_calls = target forwards (prefill + one verification per round); details hold the
-  // acceptance counters (see speculative_decoder.cpp) and target / draft forward counts and seconds.
+  // acceptance counters and target / draft forward counts and seconds (speculative_stats.h).
   DecodeResult decode(const DecodeRequest& request) override;
   std::string describe() const override;
   int64_t prefill_tokens(const std::vector<int64_t>& prompt) const override;
 
  private:
+  // Throws stepwise::Error for a request this decoder cannot run (checked before anything is allocated).
+  void check_request(const DecodeRequest& request) const;
+
   std::shared_ptr<const Transformer> target_;
   std::unique_ptr<DraftSource> draft_;
   SpeculativeConfig config_;
