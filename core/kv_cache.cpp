@@ -1,4 +1,4 @@
-// Preallocated KV cache with an explicit length.
+// Preallocated KV cache that owns its valid length.
 #include "core/kv_cache.h"
 
 #include <torch/torch.h>
@@ -17,7 +17,10 @@ KvCache::KvCache(int64_t num_layers, int64_t batch, int64_t num_kv_heads, int64_
     keys_.push_back(torch::zeros({batch, num_kv_heads, capacity, head_dim}, options));
     values_.push_back(torch::zeros({batch, num_kv_heads, capacity, head_dim}, options));
   }
+  lengths_.assign(static_cast<size_t>(num_layers), 0);
 }
+
+int64_t KvCache::length() const { return *std::min_element(lengths_.begin(), lengths_.end()); }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::write(int64_t layer, int64_t start, const torch::Tensor& k,
                                                        const torch::Tensor& v) {
@@ -28,19 +31,20 @@ std::pair<torch::Tensor, torch::Tensor> KvCache::write(int64_t layer, int64_t st
   TORCH_INTERNAL_ASSERT(k.size(0) == batch_ && v.sizes() == k.sizes());
   keys_[layer].narrow(2, start, count).copy_(k);
   values_[layer].narrow(2, start, count).copy_(v);
-  const int64_t end = std::max(length_, start + count);
+  int64_t& end = lengths_[static_cast<size_t>(layer)];
+  end = std::max(end, start + count);
   return {keys_[layer].narrow(2, 0, end), values_[layer].narrow(2, 0, end)};
 }
 
-void KvCache::commit(int64_t new_length) {
-  TORCH_INTERNAL_ASSERT(new_length >= 0 && new_length <= capacity_);
-  length_ = new_length;
+void KvCache::keep(int64_t count) {
+  TORCH_INTERNAL_ASSERT(count >= 0, "keep(", count, ")");
+  for (int64_t& end : lengths_) end = std::min(end, count);
 }
 
-void KvCache::truncate(int64_t new_length) {
-  TORCH_INTERNAL_ASSERT(new_length >= 0 && new_length <= length_, "truncate(", new_length, ") beyond length ",
-                        length_);
-  length_ = new_length;
+void KvCache::drop_last(int64_t count) {
+  const int64_t valid = length();
+  TORCH_INTERNAL_ASSERT(count >= 0 && count <= valid, "drop_last(", count, ") from ", valid, " tokens");
+  keep(valid - count);
 }
 
 void KvCache::load_prefix(const torch::Tensor& keys, const torch::Tensor& values) {
@@ -51,7 +55,7 @@ void KvCache::load_prefix(const torch::Tensor& keys, const torch::Tensor& values
     keys_[layer].narrow(2, 0, n).copy_(keys[layer]);
     values_[layer].narrow(2, 0, n).copy_(values[layer]);
   }
-  length_ = n;
+  lengths_.assign(lengths_.size(), n);
 }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::copy_row_span(int64_t row, int64_t start, int64_t n) const {
@@ -76,7 +80,7 @@ void KvCache::load_row_span(int64_t row, int64_t start, const torch::Tensor& key
   }
 }
 
-torch::Tensor KvCache::keys(int64_t layer) const { return keys_.at(layer).narrow(2, 0, length_); }
-torch::Tensor KvCache::values(int64_t layer) const { return values_.at(layer).narrow(2, 0, length_); }
+torch::Tensor KvCache::keys(int64_t layer) const { return keys_.at(layer).narrow(2, 0, length()); }
+torch::Tensor KvCache::values(int64_t layer) const { return values_.at(layer).narrow(2, 0, length()); }
 
 }  // namespace stepwise

@@ -1,7 +1,9 @@
-// Preallocated per-layer key/value storage for incremental decoding. The cache never infers its
-// length from data: `length()` is set explicitly by the transformer (write + commit) and by decoders
-// (truncate for speculative rollback and block-wise diffusion caches). All batch rows share one
-// length; ragged prompts are handled by left padding plus a key-padding mask.
+// Preallocated per-layer key/value storage for incremental decoding, and the one owner of how many
+// token slots are valid. A forward's write of slots [start, start + T) into a layer extends that
+// layer's valid range to max(length, start + T); decoders then keep or drop tokens (keep, drop_last,
+// clear) and move per-row spans in and out for prefix reuse. The cache never infers its length from
+// data. All batch rows share one length; ragged prompts are handled by left padding plus a key-padding
+// mask. It does not know what the slots hold (prompt, drafts, canvas): its callers do.
 #pragma once
 
 #include <torch/types.h>
@@ -20,17 +22,22 @@ class KvCache {
   int64_t num_layers() const { return static_cast<int64_t>(keys_.size()); }
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
-  int64_t length() const { return length_; }
+  // Token slots [0, length()) hold valid keys and values in every layer.
+  int64_t length() const;
 
-  // Stores k, v (B, H_kv, T, D) at token slots [start, start + T) of `layer` and returns views of the
-  // keys and values of slots [0, max(length(), start + T)), each (B, H_kv, S, D). Does not change length().
+  // Stores k, v (B, H_kv, T, D) at token slots [start, start + T) of `layer`, extends that layer's valid
+  // range to max(length, start + T) and returns views of its keys and values over that range, each
+  // (B, H_kv, S, D). Every layer of one forward writes the same slots, so after the last layer's write
+  // length() covers them.
   std::pair<torch::Tensor, torch::Tensor> write(int64_t layer, int64_t start, const torch::Tensor& k,
                                                 const torch::Tensor& v);
-  // Declares slots [0, new_length) valid (called once per forward after every layer wrote).
-  void commit(int64_t new_length);
-  // Forgets every slot from `new_length` on (new_length <= length()).
-  void truncate(int64_t new_length);
-  void clear() { length_ = 0; }
+
+  // Keeps at most the first `count` tokens (a no-op when the cache holds fewer).
+  void keep(int64_t count);
+  // Drops the last `count` tokens (0 <= count <= length()), e.g. rejected speculative drafts.
+  void drop_last(int64_t count);
+  // Drops every token; the storage stays allocated.
+  void clear() { keep(0); }
 
   // Loads keys and values (L, B, H_kv, n, D) into slots [0, n) and sets length() to n.
   void load_prefix(const torch::Tensor& keys, const torch::Tensor& values);
@@ -48,9 +55,9 @@ class KvCache {
  private:
   std::vector<torch::Tensor> keys_;    // per layer (B, H_kv, capacity, D)
   std::vector<torch::Tensor> values_;  // per layer (B, H_kv, capacity, D)
+  std::vector<int64_t> lengths_;       // per layer: valid token slots [0, lengths_[layer])
   int64_t batch_;
   int64_t capacity_;
-  int64_t length_ = 0;
 };
 
 }  // namespace stepwise

@@ -126,8 +126,10 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
   check(request.seeds.empty() || request.seeds.size() == request.prompts.size(), "decode request has ",
         request.seeds.size(), " seeds for ", request.prompts.size(), " prompts");
   const TransformerConfig& model_config = model_->config();
-  for (const auto& prompt : request.prompts) {
+  for (size_t r = 0; r < request.prompts.size(); ++r) {
+    const std::vector<int64_t>& prompt = request.prompts[r];
     check(!prompt.empty(), "AR decoding needs a non-empty prompt");
+    check_token_ids(model_config, prompt, "ar: prompt " + std::to_string(r));
     // Checked before the cache is allocated: the model has no positions past max_position_embeddings
     // (0: not set, in a config built in code).
     check(model_config.max_position_embeddings <= 0 ||
@@ -138,6 +140,8 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
 
   const StopTokens stop(config_.stop_ids, config_.stop_on_eos, model_config.eos_token_ids);
   const int64_t pad_id = pad_id_of(model_config);
+  // The pad is fed for left padding and for rows that stopped, which needs a batch of several rows.
+  if (request.prompts.size() > 1) check_token_ids(model_config, {pad_id}, "ar: the pad token (pad_token_id or eos)");
   const PaddedBatch batch = left_pad(request.prompts, pad_id, 0, 0, model_->device());
   const size_t rows = request.prompts.size();
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <utility>
+#include <variant>
 
 #include "core/error.h"
 #include "core/kv_cache.h"
@@ -66,7 +67,7 @@ class ModelDraft : public DraftSource {
   }
 
   void rollback(int64_t length) override {
-    if (cache_ && cache_->length() > length) cache_->truncate(length);
+    if (cache_) cache_->keep(length);
   }
 
   std::optional<int64_t> vocab_size() const override { return model_->config().vocab_size; }
@@ -128,8 +129,15 @@ class PromptLookupDraft : public DraftSource {
 }  // namespace
 
 std::unique_ptr<DraftSource> make_draft_source(const DraftSpec& spec) {
-  if (const auto* model = std::get_if<DraftModel>(&spec)) return std::make_unique<ModelDraft>(model->model);
-  return std::make_unique<PromptLookupDraft>(std::get<PromptLookup>(spec));
+  struct Build {
+    std::unique_ptr<DraftSource> operator()(const DraftModel& model) const {
+      return std::make_unique<ModelDraft>(model.model);
+    }
+    std::unique_ptr<DraftSource> operator()(const PromptLookup& lookup) const {
+      return std::make_unique<PromptLookupDraft>(lookup);
+    }
+  };
+  return std::visit(Build{}, spec);
 }
 
 }  // namespace stepwise

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/sampling_params.h"
-#include "decoders/speculative_decoder.h"
+#include "decoders/draft_spec.h"
 
 namespace stepwise {
 

@@ -10,29 +10,17 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "core/sampling_params.h"
 #include "decoders/decoder.h"
+#include "decoders/draft_spec.h"
 
 namespace stepwise {
 
 class Transformer;
 class DraftSource;
 class PrefixReuse;
-
-// A second model proposes tokens (sampling from its own q with the same SamplingParams).
-struct DraftModel {
-  std::shared_ptr<const Transformer> model;
-};
-// Prompt lookup: the last n tokens (n from max_ngram down to min_ngram) are searched earlier in the
-// context; the first (earliest) match's continuation is proposed as point-mass drafts.
-struct PromptLookup {
-  int64_t max_ngram = 3;
-  int64_t min_ngram = 1;
-};
-using DraftSpec = std::variant<DraftModel, PromptLookup>;
 
 struct SpeculativeConfig {
   SamplingParams sampling;
@@ -51,12 +39,15 @@ class SpeculativeDecoder : public Decoder {
   ~SpeculativeDecoder() override;
 
   // Stats: forward_calls = target forwards (prefill + one verification per round); details hold the
-  // acceptance counters (see speculative_decoder.cpp) and target / draft forward counts and seconds.
+  // acceptance counters and target / draft forward counts and seconds (speculative_stats.h).
   DecodeResult decode(const DecodeRequest& request) override;
   std::string describe() const override;
   int64_t prefill_tokens(const std::vector<int64_t>& prompt) const override;
 
  private:
+  // Throws stepwise::Error for a request this decoder cannot run (checked before anything is allocated).
+  void check_request(const DecodeRequest& request) const;
+
   std::shared_ptr<const Transformer> target_;
   std::unique_ptr<DraftSource> draft_;
   SpeculativeConfig config_;

@@ -3,7 +3,6 @@
 
 #include <torch/torch.h>
 
-#include "core/error.h"
 
 namespace stepwise {
 namespace {
@@ -82,16 +81,14 @@ torch::Tensor Transformer::mlp_block(const LayerWeights& layer, const torch::Ten
 torch::Tensor Transformer::hidden_states(const torch::Tensor& tokens, const torch::Tensor& positions,
                                          const ForwardOptions& options) const {
   TORCH_CHECK(tokens.dim() == 2 && positions.sizes() == tokens.sizes(), "tokens and positions must both be (B, T)");
-  const int64_t length = tokens.size(1);
   int64_t write_start = 0;
   if (options.cache != nullptr) {
     TORCH_CHECK(options.cache->batch() == tokens.size(0), "KV cache batch ", options.cache->batch(),
                 " does not match input batch ", tokens.size(0));
     write_start = options.cache_write_start.value_or(options.cache->length());
   }
-  check(tokens.numel() == 0 || (tokens.min().item<int64_t>() >= 0 &&
-                                tokens.max().item<int64_t>() < config_.vocab_size),
-        "token id out of range [0, ", config_.vocab_size, ")");
+  // Token ids are not range-checked here: that would synchronise with the device twice per forward.
+  // Callers check them once where they enter (check_token_ids in transformer_config.h).
 
   // Rotary tables (B, 1, T, D) in the compute dtype, computed in float32 like HF.
   torch::Tensor angles = positions.to(device(), torch::kFloat32).unsqueeze(-1) * inv_freq_;  // (B, T, D/2)
@@ -105,8 +102,6 @@ torch::Tensor Transformer::hidden_states(const torch::Tensor& tokens, const torc
     x = x + attention_block(layer, i, rms_norm(x, layer.input_norm), cos, sin, options, write_start);
     x = x + mlp_block(layer, rms_norm(x, layer.post_norm));
   }
-  if (options.cache != nullptr)
-    options.cache->commit(std::max(options.cache->length(), write_start + length));
   return rms_norm(x, weights_.final_norm);
 }
 

@@ -40,8 +40,10 @@ struct TransformerWeights {
 struct ForwardOptions {
   AttentionSpec attention;  // which keys each query sees (and key padding over all key slots)
   // With a cache: new K/V are written at slots [write_start, write_start + T) where write_start
-  // defaults to cache->length(); queries attend over slots [0, max(length, write_start + T)) and the
-  // cache length becomes that end. Without a cache the T tokens attend only to each other.
+  // defaults to cache->length() (append); queries attend over slots [0, max(length, write_start + T)),
+  // which the cache's writes make its new length. A write_start below the length overwrites slots in
+  // place (a recomputed block, a prefill after loaded prefixes). Without a cache the T tokens attend
+  // only to each other.
   KvCache* cache = nullptr;
   std::optional<int64_t> cache_write_start;
   // Logits only at these positions (B, K) int64 indices into the T inputs; nullopt = every position.
@@ -57,7 +59,9 @@ class Transformer {
   torch::ScalarType dtype() const { return weights_.embed_tokens.scalar_type(); }
   torch::Device device() const { return weights_.embed_tokens.device(); }
 
-  // tokens (B, T) int64, positions (B, T) int64 -> logits (B, T | K, V) float32.
+  // tokens (B, T) int64 in [0, vocab_size), positions (B, T) int64 -> logits (B, T | K, V) float32.
+  // Token ids are the caller's to check where they enter (check_token_ids): the forward never waits
+  // for the device.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& positions,
                         const ForwardOptions& options = {}) const;
   // Hidden states after the final norm, (B, T, H) in the compute dtype (same options; logits_at ignored).

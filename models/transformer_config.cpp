@@ -217,4 +217,10 @@ nlohmann::json transformer_config_to_json(const TransformerConfig& config) {
   return json;
 }
 
+void check_token_ids(const TransformerConfig& config, const std::vector<int64_t>& ids, const std::string& what) {
+  for (int64_t id : ids)
+    check(id >= 0 && id < config.vocab_size, what, ": token id ", id, " is outside the vocabulary [0, ",
+          config.vocab_size, ")");
+}
+
 }  // namespace stepwise

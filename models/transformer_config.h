@@ -52,4 +52,9 @@ TransformerConfig parse_transformer_config(const nlohmann::json& json, const std
 // The Hugging Face config.json form of `config` (what save_checkpoint writes).
 nlohmann::json transformer_config_to_json(const TransformerConfig& config);
 
+// Throws stepwise::Error naming `what` (e.g. "ar: prompt 2") and the first id of `ids` outside the
+// vocabulary [0, config.vocab_size). Token ids are checked with this where they enter a decoder or a
+// training run, once, because the forward pass does not check them.
+void check_token_ids(const TransformerConfig& config, const std::vector<int64_t>& ids, const std::string& what);
+
 }  // namespace stepwise

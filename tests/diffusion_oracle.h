@@ -47,8 +47,11 @@ class OracleDenoiser : public Denoiser {
                         const ForwardOptions& options) const override {
     const int64_t batch = tokens.size(0), length = tokens.size(1);
     if (options.cache != nullptr) {
+      // Writes like a one-layer model (its keys and values carry nothing), so the cache's length moves
+      // exactly as under the transformer.
       const int64_t start = options.cache_write_start.value_or(options.cache->length());
-      options.cache->commit(std::max(options.cache->length(), start + length));
+      const torch::Tensor nothing = torch::zeros({batch, 1, length, 1});  // (B, H_kv, T, D)
+      options.cache->write(0, start, nothing, nothing);
     }
     torch::Tensor logits = torch::zeros({batch, length, kVocab});  // (B, T, V)
     auto position = positions.accessor<int64_t, 2>();

@@ -31,6 +31,9 @@ Canvas make_canvas(const std::vector<std::vector<int64_t>>& prompts, int64_t gen
         " tokens) + generation length ", gen_len, " exceeds the model's max_position_embeddings (",
         config.max_position_embeddings, ")");
   const int64_t pad_id = config.pad_token_id.value_or(config.eos_token_ids.empty() ? 0 : config.eos_token_ids[0]);
+  const bool padded = std::any_of(prompts.begin(), prompts.end(),
+                                  [longest](const auto& prompt) { return static_cast<int64_t>(prompt.size()) < longest; });
+  if (padded) check_token_ids(config, {pad_id}, "diffusion: the pad token (pad_token_id or eos)");
   PaddedBatch batch = left_pad(prompts, pad_id, gen_len, mask_id, device);
 
   Canvas canvas;

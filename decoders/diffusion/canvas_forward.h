@@ -1,8 +1,10 @@
-// One denoising forward over the canvas, returning logits for the columns a step decides on: Dream's
-// logit shift (column j reads output j-1), classifier-free guidance (an unconditional pass with the
-// prompt masked, run as 2B rows, counted as 2 NFE) and Fast-dLLM's approximate KV cache (a refresh
-// fills it; later forwards feed [block_start:] (prefix) or the block (dual) against it; with the
-// shift they also feed the token before the block, whose output predicts the block's first column).
+// One denoising forward over the canvas, returning logits for the columns a step decides on. Each cache
+// mode chooses the window of columns a forward feeds, in its own function: none (the whole canvas every
+// time), Fast-dLLM's prefix cache (a refresh fills the cache; later forwards feed [block_start:] against
+// the cached prefix) and dual cache (later forwards feed only the block, in place, against the cached
+// prefix and suffix); with Dream's logit shift (column j reads output j-1) the window also holds the
+// token before the block, whose output predicts the block's first column. Classifier-free guidance
+// (an unconditional pass with the prompt masked, run as 2B rows, counted as 2 NFE) applies to any window.
 // With a PrefixReuse and a cache, the first refresh (the canvas still in its initial state) loads each
 // row's prompt KV stored by an earlier decode of the same initial canvas and feeds only the rest; rows
 // without a stored entry are fed whole and their prompt KV is stored (not with guidance).
@@ -41,6 +43,22 @@ class CanvasForward {
   int64_t reused_prompt_tokens() const { return reused_prompt_tokens_; }  // summed over rows
 
  private:
+  // The canvas columns [begin, end) one forward feeds (with a cache: written at slots [begin, end)).
+  struct Window {
+    int64_t begin;
+    int64_t end;
+    bool partial;  // fed against cached keys of the rest of the canvas
+  };
+  // One per cache mode; the refresh (a full forward that refills the cache) is shared by prefix and dual.
+  Window window_without_cache(const Canvas& canvas) const;
+  Window refresh_cache(const Canvas& canvas);
+  Window window_prefix_cache(const Canvas& canvas, int64_t begin);
+  Window window_dual_cache(int64_t begin, int64_t end) const;
+  // The first column fed for a block starting at `begin`: one earlier under the shift.
+  int64_t block_feed_begin(int64_t begin) const;
+  // Feeds `window` (with the unconditional rows under guidance) and returns the logits at `columns`.
+  torch::Tensor forward(const Canvas& canvas, const torch::Tensor& columns, const Window& window);
+
   // A row whose initial-canvas prompt KV is to be stored after the first refresh.
   struct PendingStore {
     int64_t row;

@@ -136,6 +136,9 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
   } else {
     check(!model.config().bidirectional, "the AR objective needs a causal model config");
   }
+  check_example_tokens(train_set, options.pad_id, model.config().vocab_size, "training set");
+  if (options.objective.kind == ObjectiveKind::kDiffusion)
+    check_token_ids(model.config(), {options.objective.diffusion.mask_token_id}, "the diffusion objective's mask");
   const LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.min_lr_ratio};
   learning_rate_at(schedule, 0);  // validates the schedule before any work
   Stopwatch run_clock;

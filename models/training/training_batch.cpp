@@ -60,4 +60,17 @@ int64_t max_target_length(const std::vector<TrainingExample>& examples) {
   return longest;
 }
 
+void check_example_tokens(const std::vector<TrainingExample>& examples, int64_t pad_id, int64_t vocab_size,
+                          const std::string& what) {
+  auto in_vocabulary = [vocab_size](int64_t id) { return id >= 0 && id < vocab_size; };
+  check(in_vocabulary(pad_id), what, ": pad id ", pad_id, " is outside the vocabulary [0, ", vocab_size, ")");
+  for (size_t i = 0; i < examples.size(); ++i) {
+    for (const std::vector<int64_t>* ids : {&examples[i].source_ids, &examples[i].target_ids}) {
+      auto bad = std::find_if_not(ids->begin(), ids->end(), in_vocabulary);
+      check(bad == ids->end(), what, ": example ", i, " holds token id ", bad == ids->end() ? 0 : *bad,
+            ", outside the vocabulary [0, ", vocab_size, ")");
+    }
+  }
+}
+
 }  // namespace stepwise::training

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace stepwise::training {
@@ -35,6 +36,12 @@ TrainingBatch make_training_batch(const std::vector<TrainingExample>& examples, 
 // Every example's target extended with `fill_id` to exactly `length` tokens; stepwise::Error names the
 // first example whose target is already longer.
 std::vector<TrainingExample> pad_targets(std::vector<TrainingExample> examples, int64_t length, int64_t fill_id);
+
+// Throws stepwise::Error naming `what` (e.g. "training set") and the first example holding a token id
+// outside [0, vocab_size), or the pad id when it lies outside. Checked once per data set, where the data
+// enters training: the forward pass does not check token ids.
+void check_example_tokens(const std::vector<TrainingExample>& examples, int64_t pad_id, int64_t vocab_size,
+                          const std::string& what);
 
 // Longest target among `examples` (0 when empty).
 int64_t max_target_length(const std::vector<TrainingExample>& examples);

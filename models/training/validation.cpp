@@ -17,6 +17,7 @@ ValidationMetrics teacher_forced_accuracy(const Transformer& model, const std::v
                                           const ObjectiveOptions& objective, int64_t batch_size, int64_t pad_id) {
   check(!examples.empty(), "teacher-forced validation needs at least one example");
   check(batch_size > 0, "validation batch size must be positive");
+  check_example_tokens(examples, pad_id, model.config().vocab_size, "validation set");
   torch::NoGradGuard no_grad;
   int64_t tokens_right = 0, tokens_total = 0, rows_right = 0;
   const int64_t count = static_cast<int64_t>(examples.size());
