@@ -268,6 +268,9 @@ TEST(DecoderSpec, DeprecatedNamesMapOntoTheCurrentOnesAndWarnOnce) {
   EXPECT_NE(from_flags({"--decoder", "dream", "--steps", "4"})
                 .notes.find("warning: --decoder dream is deprecated; use --decoder diffusion --alg origin"),
             std::string::npos);
+  EXPECT_NE(from_flags({"--decoder", "dream", "--steps", "4", "--alg", "entropy"})
+                .notes.find("warning: --decoder dream is deprecated; use --decoder diffusion\n"),
+            std::string::npos);
   EXPECT_NE(from_flags({"--decoder", "ar", "--no-cache"}).notes.find("--no-cache is deprecated; use --no-use-cache"),
             std::string::npos);
   // Old and new spelling of one setting together, or an old flag with a strategy it never belonged to.

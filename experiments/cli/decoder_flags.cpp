@@ -176,7 +176,6 @@ runner::DecoderSpec decoder_spec_from_flags(const ArgParser& parser, std::ostrea
   std::string type = kind;
   if (alias) {
     type = alias->type;
-    notes << "warning: --decoder " << kind << " is deprecated; use " << alias->replacement << "\n";
   } else if (std::find(types.begin(), types.end(), kind) == types.end()) {
     std::string expected;
     for (size_t i = 0; i < types.size(); ++i)
@@ -212,8 +211,15 @@ runner::DecoderSpec decoder_spec_from_flags(const ArgParser& parser, std::ostrea
       check(rule == "low_confidence" || rule == "random", "--remasking: expected low_confidence or random, got '", rule,
             "'");
     }
+    // The note names the implied settings only when the command line relied on them.
+    bool implied_used = false;
     for (const auto& [key, value] : alias->implied)
-      if (!block.labels.count(key)) block.set(key, YAML::Node(value), "--decoder " + kind);
+      if (!block.labels.count(key)) {
+        block.set(key, YAML::Node(value), "--decoder " + kind);
+        implied_used = true;
+      }
+    notes << "warning: --decoder " << kind << " is deprecated; use "
+          << (implied_used ? alias->replacement : "--decoder " + alias->type) << "\n";
   }
   check(!parser.get_switch("trace") || type == "diffusion" || type == "remasking",
         "--trace does not apply to --decoder ", kind);
