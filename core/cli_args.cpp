@@ -52,6 +52,11 @@ void ArgParser::add_switch(const std::string& name, const std::string& help) {
   specs_[name] = Spec{"", help, std::nullopt};
 }
 
+void ArgParser::add_repeated_option(const std::string& name, const std::string& value_name, const std::string& help) {
+  order_.push_back(name);
+  specs_[name] = Spec{value_name.empty() ? "VALUE" : value_name, help + " (repeatable)", std::nullopt, true};
+}
+
 bool ArgParser::parse(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -79,6 +84,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       check(i + 1 < args.size(), "flag --", name, " needs a value (", it->second.value_name, ")");
       values_[name] = args[++i];
     }
+    if (it->second.repeated) repeated_values_[name].push_back(values_[name]);
   }
   return true;
 }
@@ -141,5 +147,10 @@ std::vector<int64_t> ArgParser::get_int_list(const std::string& name) const {
 }
 
 bool ArgParser::get_switch(const std::string& name) const { return given(name); }
+
+std::vector<std::string> ArgParser::get_all(const std::string& name) const {
+  auto it = repeated_values_.find(name);
+  return it == repeated_values_.end() ? std::vector<std::string>{} : it->second;
+}
 
 }  // namespace stepwise

@@ -1,6 +1,6 @@
-// Minimal command-line flag parser shared by the stepwise executables: `--name VALUE` options and
-// `--name` switches, declared with help text so `--help` documents every flag. Unknown flags,
-// missing values and malformed numbers throw stepwise::Error naming the flag.
+// Minimal command-line flag parser shared by the stepwise executables: `--name VALUE` options (once,
+// or repeated when declared so) and `--name` switches, declared with help text so `--help` documents every flag.
+// Unknown flags, missing values and malformed numbers throw stepwise::Error naming the flag.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,8 @@ class ArgParser {
                   std::optional<std::string> default_value = std::nullopt);
   // `--name` with no value.
   void add_switch(const std::string& name, const std::string& help);
+  // `--name VALUE` that may be given several times (read with get_all).
+  void add_repeated_option(const std::string& name, const std::string& value_name, const std::string& help);
 
   // Returns false when --help was given (help already printed to stdout); throws stepwise::Error otherwise.
   bool parse(const std::vector<std::string>& args);
@@ -36,18 +38,22 @@ class ArgParser {
   // Comma-separated integers: "1,2,3".
   std::vector<int64_t> get_int_list(const std::string& name) const;
   bool get_switch(const std::string& name) const;
+  // Every value of a repeated option, in command-line order.
+  std::vector<std::string> get_all(const std::string& name) const;
 
  private:
   struct Spec {
     std::string value_name;  // empty for switches
     std::string help;
     std::optional<std::string> default_value;
+    bool repeated = false;
   };
   std::string usage_;
   std::string summary_;
   std::vector<std::string> order_;
   std::map<std::string, Spec> specs_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> repeated_values_;
 };
 
 // Parses an integer / floating-point value, throwing stepwise::Error that names `what`.

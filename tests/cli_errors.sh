@@ -176,10 +176,20 @@ expect 2 "^error: STEPWISE_THREADS: expected an integer from 1 to" -- \
 expect 0 "\"tokens\"" -- timeout 60 env STEPWISE_THREADS=1 "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --max-new-tokens 2
 
 # Names and dtypes: every decoder named, float16 refused clearly.
-expect 2 "unknown decoder 'nope' (expected ar, speculative, dream, llada or remask)" -- \
+expect 2 "unknown decoder 'nope' (expected ar, speculative, diffusion or remasking)" -- \
   "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --decoder nope
 expect 2 "unsupported dtype float16 (use float32 or bfloat16)" -- \
   "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --dtype float16
+# Decoder settings by their experiment-file keys: an unknown key or one of another type is named, exit 2.
+expect 2 "^error: --set stepz: unknown decoder setting (--decoder diffusion has " -- \
+  "$stepwise" generate --model "$fixtures/models/dream-tiny" --ids 1,2 --decoder diffusion --steps 2 --set stepz=3
+expect 2 "^error: --set threshold: does not apply to --decoder remasking" -- \
+  "$stepwise" generate --model "$fixtures/models/dream-tiny" --ids 1,2 --decoder remasking --set threshold=0.9
+expect 2 "^error: --steps: expected an integer >= 1, got -4" -- \
+  "$stepwise" generate --model "$fixtures/models/dream-tiny" --ids 1,2 --decoder diffusion --steps -4
+# An old decoder name still works and says what replaces it, in one line.
+expect 0 "^warning: --decoder remask is deprecated; use --decoder remasking$" -- \
+  timeout 60 "$stepwise" generate --model "$fixtures/models/dream-tiny" --ids 1,2 --decoder remask --steps 2 --max-new-tokens 4
 
 # tokenize --text-file must name a regular file.
 expect 2 "^error: --text-file: $scratch: is a directory" -- timeout 30 "$stepwise" tokenize --tokenizer "$scratch/none.json" --text-file "$scratch"

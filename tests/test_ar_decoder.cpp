@@ -1,7 +1,7 @@
 // AR decoder against the reference fixtures (greedy and left-padded greedy batches of every causal
 // model), and its exact properties: cache == recompute, per-row seeded sampling independent of the
 // batch, stop ids that freeze finished rows, the forward-call count. Also the autoregressive flags of
-// `stepwise generate` (experiments/cli/autoregressive_flags.cpp). Greedy tokens are compared exactly:
+// `stepwise generate` (experiments/cli/decoder_flags.cpp). Greedy tokens are compared exactly:
 // each test first checks that every greedy choice wins by more than twice the float32 bound of
 // tests/numeric_bounds.h, so no BLAS kernel's rounding can flip it.
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -261,14 +262,10 @@ TEST(ArDecoder, EdgeCasesAndErrors) {
 }
 
 std::unique_ptr<Decoder> from_flags(const std::vector<std::string>& args, std::shared_ptr<const Transformer> model) {
-  ArgParser parser("test", "autoregressive flags");
-  parser.add_option("decoder", "KIND", "decoder");
-  parser.add_option("temperature", "T", "token temperature", "0");  // shared flags come from the diffusion family
-  parser.add_option("top-k", "K", "top-k");
-  parser.add_option("top-p", "P", "top-p");
-  cli::add_autoregressive_flags(parser);
+  ArgParser parser("test", "decoder flags");
+  cli::add_decoder_flags(parser);
   EXPECT_TRUE(parser.parse(args));
-  return cli::make_autoregressive_decoder(parser.get("decoder"), parser, std::move(model));
+  return cli::make_cli_decoder(cli::decoder_spec_from_flags(parser, std::cerr), parser, std::move(model));
 }
 
 TEST(AutoregressiveFlags, BuildTheDecodersTheyName) {

@@ -1,9 +1,10 @@
-// The diffusion flags of `stepwise generate` (experiments/cli/diffusion_flags.cpp): flags map onto the
+// The diffusion flags of `stepwise generate` (experiments/cli/decoder_flags.cpp): flags map onto the
 // decoder settings (checked by reproducing fixture reference runs from flags alone), --gen-len is
 // --max-new-tokens, --trace carries history and commit steps into the stats, and flags that do not
 // apply to the chosen decoder are errors.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,11 @@ using testing::fixture_model;
 using testing::json_ids;
 
 std::unique_ptr<Decoder> from_flags(const std::vector<std::string>& args, std::shared_ptr<const Transformer> model) {
-  ArgParser parser("test", "diffusion flags");
-  parser.add_option("decoder", "KIND", "decoder");
+  ArgParser parser("test", "decoder flags");
   parser.add_option("max-new-tokens", "N", "generation length");
-  cli::add_diffusion_flags(parser);
+  cli::add_decoder_flags(parser);
   EXPECT_TRUE(parser.parse(args));
-  return cli::make_diffusion_decoder(parser.get("decoder"), parser, std::move(model));
+  return cli::make_cli_decoder(cli::decoder_spec_from_flags(parser, std::cerr), parser, std::move(model));
 }
 
 DecodeResult decode_prompt(Decoder& decoder, const std::vector<int64_t>& prompt) {
@@ -93,7 +93,7 @@ TEST(DiffusionFlags, InapplicableOrBadFlagsAreErrors) {
   expect_error({"--decoder", "dream", "--steps", "4", "--fixed", "3-5"}, "POS:ID");
   expect_error({"--decoder", "dream", "--steps", "4", "--gen-len", "8", "--max-new-tokens", "9"}, "disagree");
   expect_error({"--decoder", "dream", "--steps", "4", "--cache", "full"}, "cache mode");
-  expect_error({"--decoder", "mdm", "--steps", "4"}, "unknown diffusion decoder");
+  expect_error({"--decoder", "mdm", "--steps", "4"}, "unknown decoder 'mdm'");
 }
 
 }  // namespace

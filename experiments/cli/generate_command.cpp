@@ -1,7 +1,7 @@
 // `stepwise generate`: decode one prompt (token ids, or text with the model's tokenizer.json) with any
 // decoder chosen by --decoder and print {"decoder", "tokens", "stats"} as JSON on stdout (text prompts:
 // the generated text, or JSON with --json). Owns the flags common to every strategy (model,
-// prompt, length, seed, dtype, device, threads); each strategy family registers and reads its own.
+// prompt, length, seed, dtype, device, threads); the decoder flags come from decoder_flags.h.
 #include <torch/torch.h>
 
 #include <iostream>
@@ -17,28 +17,13 @@
 #include "models/checkpoint.h"
 
 namespace stepwise::cli {
-namespace {
-
-// Flags that belong to one family only: giving them to the other family is an error.
-const char* const kAutoregressiveOnly[] = {"no-cache",    "ignore-eos",   "draft",
-                                           "draft-ngram", "draft-length", "adaptive"};
-const char* const kDiffusionOnly[] = {"steps", "gen-len",  "alg",          "remasking", "schedule",
-                                      "eps",   "alg-temp", "block-length", "cfg-scale", "threshold",
-                                      "cache", "remask",   "remask-noise", "fixed",     "trace"};
-
-template <size_t N>
-void reject_all(const ArgParser& parser, const char* const (&flags)[N], const std::string& kind) {
-  for (const char* flag : flags) check(!parser.given(flag), "--", flag, " does not apply to --decoder ", kind);
-}
-
-}  // namespace
-
 int run_generate(const Args& args) {
   ArgParser parser(
-      "stepwise generate --model DIR --ids 1,2,3 --decoder ar|speculative|dream|llada|remask --max-new-tokens N "
-      "[FLAGS]",
+      "stepwise generate --model DIR --ids 1,2,3 --decoder ar|speculative|diffusion|remasking --max-new-tokens N "
+      "[FLAGS] [--set KEY=VALUE ...]",
       "Generate a continuation of one prompt and print JSON {\"decoder\", \"tokens\", \"stats\"}; stats hold\n"
-      "forward_calls (NFE), wall_s, first_token_s, generated_tokens and decoder-specific details.");
+      "forward_calls (NFE), wall_s, first_token_s, generated_tokens and decoder-specific details. The decoder\n"
+      "settings are those of experiment files (docs/decoders.md): each has a flag, and --set takes its key.");
   parser.add_option("model", "DIR", "checkpoint directory (the target model for speculative decoding)");
   parser.add_option("ids", "LIST", "comma-separated prompt token ids (or --prompt)");
   parser.add_option("prompt", "TEXT", "prompt text, encoded with the model's tokenizer.json; prints text");
@@ -46,19 +31,15 @@ int run_generate(const Args& args) {
   parser.add_switch("chat", "wrap --prompt in the Qwen chat format (<|im_start|>user ... assistant)");
   parser.add_option("system", "TEXT", "system message for --chat");
   parser.add_switch("json", "with --prompt: print JSON {decoder, prompt_ids, tokens, text, stats} instead of text");
-  parser.add_option("decoder", "KIND", "ar | speculative (autoregressive); dream | llada | remask (diffusion)", "ar");
   parser.add_option("max-new-tokens", "N", "tokens to generate (diffusion: canvas length)", "32");
   parser.add_option("seed", "S", "sampling seed", "0");
   parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16 (float16 is not supported on CPU)", "float32");
   parser.add_option("device", "DEVICE", "cpu | cuda | auto", "cpu");
   parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
-  add_autoregressive_flags(parser);
-  add_diffusion_flags(parser);
+  add_decoder_flags(parser);
   if (!parser.parse(args)) return 0;
 
-  const std::string kind = parser.get("decoder");
-  check(kind == "ar" || kind == "speculative" || kind == "dream" || kind == "llada" || kind == "remask",
-        "unknown decoder '", kind, "' (expected ar, speculative, dream, llada or remask)");
+  const runner::DecoderSpec spec = decoder_spec_from_flags(parser, std::cerr);
   const int64_t max_new_tokens = parser.get_int("max-new-tokens");
   check(max_new_tokens >= 0, "--max-new-tokens must be >= 0, got ", max_new_tokens);
   const int64_t seed = parser.get_int("seed");
@@ -87,13 +68,7 @@ int run_generate(const Args& args) {
     check(id >= 0 && id < model->config().vocab_size, "--ids: token id ", id, " is outside the vocabulary [0, ",
           model->config().vocab_size, ")");
 
-  const bool autoregressive = kind == "ar" || kind == "speculative";
-  if (autoregressive)
-    reject_all(parser, kDiffusionOnly, kind);
-  else
-    reject_all(parser, kAutoregressiveOnly, kind);
-  std::unique_ptr<Decoder> decoder =
-      autoregressive ? make_autoregressive_decoder(kind, parser, model) : make_diffusion_decoder(kind, parser, model);
+  std::unique_ptr<Decoder> decoder = make_cli_decoder(spec, parser, model);
   DecodeRequest request;
   request.prompts = {ids};
   request.max_new_tokens = max_new_tokens;

@@ -18,10 +18,9 @@
 #include "core/runtime.h"
 #include "core/timing.h"
 #include "core/tokenizer.h"
-#include "decoders/ar_decoder.h"
-#include "decoders/diffusion/diffusion_decoder.h"
-#include "decoders/diffusion/remasking_decoder.h"
 #include "experiments/cli/commands.h"
+#include "experiments/runner/builtin_decoders.h"
+#include "experiments/runner/decoder_factory.h"
 #include "experiments/tasks/countdown_generator.h"
 #include "experiments/tasks/pathstar.h"
 #include "experiments/tasks/plain_format.h"
@@ -154,51 +153,17 @@ std::shared_ptr<Transformer> initial_model(const ArgParser& parser, const traini
   return random_transformer(config, seed, LoadOptions{dtype, torch::kCPU});
 }
 
-// One decoder configuration of the final evaluation or of validation.
-struct DecoderChoice {
-  std::string name;  // "ar-greedy", "remasking-T20", "dream-entropy-T16"
-  std::function<std::unique_ptr<Decoder>(std::shared_ptr<const Transformer>)> make;
-};
-
-DecoderChoice ar_greedy() {
-  return {"ar-greedy", [](std::shared_ptr<const Transformer> model) {
-            ArConfig config;
-            config.stop_ids = {CharTokenizer::kEos};
-            return std::unique_ptr<Decoder>(std::make_unique<ArDecoder>(std::move(model), config));
-          }};
-}
-
-DecoderChoice remasking(int64_t steps) {
-  return {"remasking-T" + std::to_string(steps), [steps](std::shared_ptr<const Transformer> model) {
-            RemaskingConfig config;
-            config.steps = steps;
-            return std::unique_ptr<Decoder>(std::make_unique<RemaskingDecoder>(std::move(model), config));
-          }};
-}
-
-DecoderChoice study_remasking() {
-  return {"remasking-study-T20", [](std::shared_ptr<const Transformer> model) {
-            return std::unique_ptr<Decoder>(std::make_unique<RemaskingDecoder>(std::move(model), study_remasking_config()));
-          }};
-}
-
-DecoderChoice dream_entropy(int64_t steps) {
-  return {"dream-entropy-T" + std::to_string(steps), [steps](std::shared_ptr<const Transformer> model) {
-            DiffusionConfig config;
-            config.steps = steps;
-            config.selection = Selection::kEntropy;
-            return std::unique_ptr<Decoder>(std::make_unique<DiffusionDecoder>(std::move(model), config));
-          }};
-}
+// AR greedy to the character vocabulary's [EOS].
+runner::DecoderSpec ar_greedy() { return runner::ar_greedy_spec({CharTokenizer::kEos}); }
 
 // Decodes `records` in batches and scores every metric: {metric: accuracy, ..., "nfe", "wall_s"}.
-nlohmann::ordered_json evaluate(const Transformer& model, const DecoderChoice& choice, tasks::TaskKind kind,
+nlohmann::ordered_json evaluate(const Transformer& model, const runner::DecoderSpec& choice, tasks::TaskKind kind,
                                 const std::vector<TaskRecord>& records, const std::vector<Metric>& metrics,
                                 int64_t gen_length, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   // Non-owning handle: `model` outlives the decoder, which lives only in this call.
   std::shared_ptr<const Transformer> handle(std::shared_ptr<const Transformer>{}, &model);
-  std::unique_ptr<Decoder> decoder = choice.make(handle);
+  std::unique_ptr<Decoder> decoder = runner::make_decoder(choice, handle);
   int64_t forward_calls = 0;
   Stopwatch clock;
   const std::vector<std::string> predictions =
@@ -334,8 +299,10 @@ int run_train(const Args& args) {
   // Dream's entropy ordering with one step per generated token: the remasking decoder, which re-predicts
   // every position each step, can stay at 0 % while the model already solves problems this way.
   // --validation-decoder remasking switches to the study's own evaluation setting.
-  const DecoderChoice validation_decoder =
-      !diffusion ? ar_greedy() : validation_name == "remasking" ? study_remasking() : dream_entropy(gen_length);
+  const runner::DecoderSpec validation_decoder = !diffusion ? ar_greedy()
+                                                 : validation_name == "remasking"
+                                                     ? runner::study_remasking_spec()
+                                                     : runner::dream_entropy_spec(gen_length);
   if (parser.get_switch("teacher-forced")) {
     std::vector<training::TrainingExample> held_out = task_training::encode_examples(subset);
     if (diffusion) held_out = training::pad_targets(std::move(held_out), gen_length, CharTokenizer::kEos);
@@ -405,7 +372,7 @@ int run_train(const Args& args) {
 
   nlohmann::ordered_json evaluations = nlohmann::ordered_json::array();
   if (!parser.get_switch("no-eval")) {
-    std::vector<DecoderChoice> choices;
+    std::vector<runner::DecoderSpec> choices;
     if (!diffusion) {
       choices.push_back(ar_greedy());
     } else {
@@ -413,10 +380,10 @@ int run_train(const Args& args) {
           parser.given("eval-steps") ? parser.get_int_list("eval-steps") : std::vector<int64_t>{4, 8, gen_length};
       for (int64_t count : steps) {
         check(count > 0, "--eval-steps: step counts must be positive");
-        choices.push_back(remasking(count));
-        choices.push_back(dream_entropy(count));
+        choices.push_back(runner::remasking_spec(count));
+        choices.push_back(runner::dream_entropy_spec(count));
       }
-      choices.push_back(study_remasking());
+      choices.push_back(runner::study_remasking_spec());
     }
     for (const auto& choice : choices) {
       nlohmann::ordered_json scores =

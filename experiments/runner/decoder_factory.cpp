@@ -27,11 +27,14 @@ Overloaded(Handlers...) -> Overloaded<Handlers...>;
 }  // namespace
 
 bool uses_prefix_reuse(const DecoderSpec& spec) {
-  if (const auto* ar = std::get_if<ArConfig>(&spec.settings)) return ar->use_cache;
-  if (std::holds_alternative<SpeculativeSettings>(spec.settings)) return true;
-  if (const auto* diffusion = std::get_if<DiffusionConfig>(&spec.settings))
-    return diffusion->cache != CacheMode::kNone && !diffusion->cfg_scale;
-  return false;
+  return std::visit(
+      Overloaded{
+          [](const ArConfig& config) { return config.use_cache; },
+          [](const SpeculativeSettings&) { return true; },  // the target's prefill
+          [](const DiffusionConfig& config) { return config.cache != CacheMode::kNone && !config.cfg_scale; },
+          [](const RemaskingConfig&) { return false; },
+      },
+      spec.settings);
 }
 
 std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models,
@@ -56,6 +59,10 @@ std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable&
           },
       },
       spec.settings);
+}
+
+std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, std::shared_ptr<const Transformer> model) {
+  return make_decoder(spec, ModelTable{{spec.model, std::move(model)}});
 }
 
 }  // namespace stepwise::runner

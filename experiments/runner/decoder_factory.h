@@ -1,6 +1,7 @@
-// Builds the decoder a DecoderSpec describes, binding model names to loaded models. The one place
-// that knows every strategy: a std::visit over the settings variant. A prefix reuse (bound to the
-// decoder's model) goes to the decoders that can use it.
+// Builds the decoder a DecoderSpec describes, binding model names to loaded models: the one place
+// where decoders are made, for experiments, `stepwise generate` and training alike. Each strategy is
+// one case of a std::visit over the settings variant. A prefix reuse (bound to the decoder's model)
+// goes to the decoders that can use it.
 #pragma once
 
 #include <map>
@@ -27,5 +28,8 @@ bool uses_prefix_reuse(const DecoderSpec& spec);
 // `reuse` (optional) must be bound to spec.model; it is passed on only when uses_prefix_reuse(spec).
 std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models,
                                       std::shared_ptr<PrefixReuse> reuse = nullptr);
+
+// A decoder that runs on `model` alone, bound to spec.model (training's decoders, builtin_decoders.h).
+std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, std::shared_ptr<const Transformer> model);
 
 }  // namespace stepwise::runner

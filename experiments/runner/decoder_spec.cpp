@@ -1,25 +1,49 @@
-// YAML decoder blocks -> strategy settings.
+// Decoder blocks -> strategy settings: one reader per strategy, with every default a decoder setting
+// has (docs/decoders.md lists them), and one describe() per strategy. Both are overloads chosen by the
+// settings alternative, so a strategy added to DecoderSettings does not compile until it has its name,
+// its reader and its description here.
 #include "experiments/runner/decoder_spec.h"
 
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 #include "core/error.h"
+#include "experiments/runner/decoder_keys.h"
 
 namespace stepwise::runner {
 namespace {
 
-const std::vector<std::string> kTypes{"ar", "speculative", "diffusion", "remasking"};
+// The `type:` name of each alternative of DecoderSettings.
+template <typename Settings>
+struct StrategyName;
+template <>
+struct StrategyName<ArConfig> {
+  static constexpr const char* value = "ar";
+};
+template <>
+struct StrategyName<SpeculativeSettings> {
+  static constexpr const char* value = "speculative";
+};
+template <>
+struct StrategyName<DiffusionConfig> {
+  static constexpr const char* value = "diffusion";
+};
+template <>
+struct StrategyName<RemaskingConfig> {
+  static constexpr const char* value = "remasking";
+};
+
+// ---- reading --------------------------------------------------------------------------------------
 
 SamplingParams read_sampling(const YamlReader& block) {
   SamplingParams sampling;
-  sampling.temperature = block.number("temperature", 0.0, 0.0);
+  sampling.temperature = block.number("temperature", sampling.temperature, 0.0);
   sampling.top_k = block.optional_integer("top_k", 1);
   sampling.top_p = block.optional_number("top_p", 0.0, 1.0);
   if (sampling.top_p && *sampling.top_p <= 0.0) block.fail_at("top_p", "expected a number in (0, 1]");
   return sampling;
 }
-
-std::vector<int64_t> read_stop_ids(const YamlReader& block) { return block.integer_list("stop_ids"); }
 
 std::vector<FixedToken> read_fixed(const YamlReader& block) {
   std::vector<FixedToken> fixed;
@@ -33,34 +57,44 @@ std::vector<FixedToken> read_fixed(const YamlReader& block) {
   return fixed;
 }
 
+// A name the decoders library parses (schedule, selection, cache mode); its error gets the key's location.
+template <typename Enum>
+Enum read_named(const YamlReader& block, const std::string& key, Enum (*parse)(const std::string&),
+                const std::string& fallback) {
+  const std::string name = block.string(key, fallback);
+  try {
+    return parse(name);
+  } catch (const Error& e) {
+    block.fail_at(key, e.what());
+  }
+}
+
 // Runs a validate() of the decoders library and re-throws its message with the block's location.
 template <typename Config>
 void validate_at(const YamlReader& block, const Config& config) {
   try {
     validate(config);
   } catch (const Error& e) {
-    std::ostringstream out;
-    out << block.file() << ":" << yaml_line(block.node()) << ": " << block.path() << ": " << e.what();
-    throw Error(out.str());
+    throw Error(block.location() + ": " + e.what());
   }
 }
 
-ArConfig read_ar(const YamlReader& block) {
+ArConfig read_settings(std::in_place_type_t<ArConfig>, const YamlReader& block) {
   ArConfig config;
   config.sampling = read_sampling(block);
-  config.use_cache = block.boolean("use_cache", true);
-  config.stop_ids = read_stop_ids(block);
-  config.stop_on_eos = block.boolean("stop_on_eos", true);
+  config.use_cache = block.boolean("use_cache", config.use_cache);
+  config.stop_ids = block.integer_list("stop_ids");
+  config.stop_on_eos = block.boolean("stop_on_eos", config.stop_on_eos);
   return config;
 }
 
-SpeculativeSettings read_speculative(const YamlReader& block) {
+SpeculativeSettings read_settings(std::in_place_type_t<SpeculativeSettings>, const YamlReader& block) {
   SpeculativeSettings settings;
   settings.config.sampling = read_sampling(block);
-  settings.config.draft_length = block.integer("draft_length", 4, 1, 64);
-  settings.config.adaptive = block.boolean("adaptive", false);
-  settings.config.stop_ids = read_stop_ids(block);
-  settings.config.stop_on_eos = block.boolean("stop_on_eos", true);
+  settings.config.draft_length = block.integer("draft_length", settings.config.draft_length, 1, 64);
+  settings.config.adaptive = block.boolean("adaptive", settings.config.adaptive);
+  settings.config.stop_ids = block.integer_list("stop_ids");
+  settings.config.stop_on_eos = block.boolean("stop_on_eos", settings.config.stop_on_eos);
   if (block.has("draft_model")) settings.draft_model = block.string("draft_model");
   if (block.has("draft_ngram")) {
     PromptLookup lookup;
@@ -73,37 +107,65 @@ SpeculativeSettings read_speculative(const YamlReader& block) {
   return settings;
 }
 
-DiffusionConfig read_diffusion(const YamlReader& block) {
+DiffusionConfig read_settings(std::in_place_type_t<DiffusionConfig>, const YamlReader& block) {
   DiffusionConfig config;
-  config.steps = block.integer("steps", std::nullopt, 1);
-  const std::string alg = block.choice(
-      "alg", {"origin", "maskgit_plus", "topk_margin", "entropy", "low_confidence", "random"}, std::string("entropy"));
-  config.selection = parse_selection(alg);
+  config.threshold = block.optional_number("threshold", 0.0, 1.0);
+  // Threshold decoding runs each block until it is filled: the step count is then not used.
+  config.steps = block.integer("steps", config.threshold ? std::optional<int64_t>(config.steps) : std::nullopt, 1);
+  config.selection = read_named(block, "alg", parse_selection, "entropy");
   const std::string default_schedule =
       is_llada_selection(config.selection) ? "llada_even_split" : "dream_time_grid";
-  config.schedule = parse_schedule(
-      block.choice("schedule", {"dream_time_grid", "llada_even_split", "cosine"}, default_schedule));
-  config.eps = block.number("eps", 1e-3, 0.0, 1.0);
+  config.schedule = read_named(block, "schedule", parse_schedule, default_schedule);
+  config.eps = block.number("eps", config.eps, 0.0, 1.0);
   config.block_length = block.optional_integer("block_length", 1);
-  config.threshold = block.optional_number("threshold", 0.0, 1.0);
   config.alg_temp = block.optional_number("alg_temp", 0.0);
   config.cfg_scale = block.optional_number("cfg_scale", 0.0);
-  config.cache = parse_cache_mode(block.choice("cache", {"none", "prefix", "dual"}, std::string("none")));
+  config.cache = read_named(block, "cache", parse_cache_mode, "none");
   config.sampling = read_sampling(block);
   config.fixed = read_fixed(block);
   validate_at(block, config);
   return config;
 }
 
-RemaskingConfig read_remasking(const YamlReader& block) {
+RemaskingConfig read_settings(std::in_place_type_t<RemaskingConfig>, const YamlReader& block) {
   RemaskingConfig config;
-  config.steps = block.integer("steps", 20, 1);
-  config.schedule = parse_remask_schedule(block.choice("schedule", {"linear", "cosine"}, std::string("linear")));
+  config.steps = block.integer("steps", config.steps, 1);
+  config.schedule = read_named(block, "schedule", parse_remask_schedule, "linear");
   config.noise_scale = block.optional_number("noise_scale", 0.0);
   config.fixed = read_fixed(block);
   validate_at(block, config);
   return config;
 }
+
+// The settings of the alternative named `type` (already one of decoder_types()).
+template <size_t Index = 0>
+DecoderSettings read_by_type(const std::string& type, const YamlReader& block) {
+  if constexpr (Index < std::variant_size_v<DecoderSettings>) {
+    using Settings = std::variant_alternative_t<Index, DecoderSettings>;
+    if (type == StrategyName<Settings>::value) return read_settings(std::in_place_type<Settings>, block);
+    return read_by_type<Index + 1>(type, block);
+  } else {
+    block.fail_at("type", "unknown decoder type '" + type + "'");
+  }
+}
+
+template <size_t... Index>
+std::vector<std::string> type_names(std::index_sequence<Index...>) {
+  return {StrategyName<std::variant_alternative_t<Index, DecoderSettings>>::value...};
+}
+
+// Keys of the table that belong to another strategy are refused with a pointer to the right one.
+void check_keys_apply(const YamlReader& block, const std::string& type) {
+  for (const std::string& key : block.keys()) {
+    const DecoderKey* entry = find_decoder_key(key);
+    if (!entry || key_applies_to(*entry, type)) continue;
+    std::string owners;
+    for (const auto& owner : entry->types) owners += (owners.empty() ? "" : " | ") + owner;
+    block.fail_at(key, "unknown key for type " + type + " (a setting of " + owners + ")");
+  }
+}
+
+// ---- describing -----------------------------------------------------------------------------------
 
 std::string number_text(double value) {
   std::ostringstream out;
@@ -117,56 +179,80 @@ void describe_sampling(const SamplingParams& sampling, std::map<std::string, std
   if (sampling.top_p) out["top_p"] = number_text(*sampling.top_p);
 }
 
+void describe_settings(const ArConfig& ar, std::map<std::string, std::string>& out) {
+  describe_sampling(ar.sampling, out);
+  out["use_cache"] = ar.use_cache ? "true" : "false";
+}
+
+void describe_settings(const SpeculativeSettings& speculative, std::map<std::string, std::string>& out) {
+  describe_sampling(speculative.config.sampling, out);
+  out["draft_length"] = std::to_string(speculative.config.draft_length);
+  out["adaptive"] = speculative.config.adaptive ? "true" : "false";
+  if (speculative.draft_model) out["draft_model"] = *speculative.draft_model;
+  if (speculative.prompt_lookup) out["draft_ngram"] = std::to_string(speculative.prompt_lookup->max_ngram);
+}
+
+void describe_settings(const DiffusionConfig& diffusion, std::map<std::string, std::string>& out) {
+  describe_sampling(diffusion.sampling, out);
+  out["steps"] = std::to_string(diffusion.steps);
+  out["alg"] = to_string(diffusion.selection);
+  out["schedule"] = to_string(diffusion.schedule);
+  out["eps"] = number_text(diffusion.eps);
+  out["cache"] = to_string(diffusion.cache);
+  if (diffusion.block_length) out["block_length"] = std::to_string(*diffusion.block_length);
+  if (diffusion.threshold) out["threshold"] = number_text(*diffusion.threshold);
+  if (diffusion.alg_temp) out["alg_temp"] = number_text(*diffusion.alg_temp);
+  if (diffusion.cfg_scale) out["cfg_scale"] = number_text(*diffusion.cfg_scale);
+  if (!diffusion.fixed.empty()) out["fixed"] = std::to_string(diffusion.fixed.size());
+}
+
+void describe_settings(const RemaskingConfig& remasking, std::map<std::string, std::string>& out) {
+  out["steps"] = std::to_string(remasking.steps);
+  out["schedule"] = to_string(remasking.schedule);
+  if (remasking.noise_scale) out["noise_scale"] = number_text(*remasking.noise_scale);
+}
+
 }  // namespace
+
+const std::vector<std::string>& decoder_types() {
+  static const std::vector<std::string> names =
+      type_names(std::make_index_sequence<std::variant_size_v<DecoderSettings>>{});
+  return names;
+}
 
 DecoderSpec parse_decoder_spec(const YamlReader& block) {
   DecoderSpec spec;
   spec.name = block.string("name");
-  spec.type = block.choice("type", kTypes);
+  const std::string type = block.choice("type", decoder_types());
   spec.model = block.string("model");
+  check_keys_apply(block, type);
   spec.gen_length = block.optional_integer("gen_length", 1);
   spec.request_order = parse_request_order(
       block.choice("request_order", {to_string(RequestOrder::kFifo), to_string(RequestOrder::kShortestPrefillFirst)},
                    to_string(RequestOrder::kFifo)));
-  spec.node = YAML::Clone(block.node());
-  if (spec.type == "ar") spec.settings = read_ar(block);
-  else if (spec.type == "speculative") spec.settings = read_speculative(block);
-  else if (spec.type == "diffusion") spec.settings = read_diffusion(block);
-  else spec.settings = read_remasking(block);
+  spec.settings = read_by_type(type, block);
   block.finish();
   return spec;
+}
+
+std::string DecoderSpec::type() const {
+  return std::visit(
+      [](const auto& alternative) -> std::string { return StrategyName<std::decay_t<decltype(alternative)>>::value; },
+      settings);
+}
+
+std::vector<std::string> DecoderSpec::model_names() const {
+  std::vector<std::string> names{model};
+  if (const auto* speculative = std::get_if<SpeculativeSettings>(&settings))
+    if (speculative->draft_model) names.push_back(*speculative->draft_model);
+  return names;
 }
 
 std::map<std::string, std::string> DecoderSpec::describe() const {
   std::map<std::string, std::string> out;
   if (gen_length) out["gen_length"] = std::to_string(*gen_length);
   if (request_order != RequestOrder::kFifo) out["request_order"] = to_string(request_order);
-  if (const auto* ar = std::get_if<ArConfig>(&settings)) {
-    describe_sampling(ar->sampling, out);
-    out["use_cache"] = ar->use_cache ? "true" : "false";
-  } else if (const auto* speculative = std::get_if<SpeculativeSettings>(&settings)) {
-    describe_sampling(speculative->config.sampling, out);
-    out["draft_length"] = std::to_string(speculative->config.draft_length);
-    out["adaptive"] = speculative->config.adaptive ? "true" : "false";
-    if (speculative->draft_model) out["draft_model"] = *speculative->draft_model;
-    if (speculative->prompt_lookup) out["draft_ngram"] = std::to_string(speculative->prompt_lookup->max_ngram);
-  } else if (const auto* diffusion = std::get_if<DiffusionConfig>(&settings)) {
-    describe_sampling(diffusion->sampling, out);
-    out["steps"] = std::to_string(diffusion->steps);
-    out["alg"] = to_string(diffusion->selection);
-    out["schedule"] = to_string(diffusion->schedule);
-    out["eps"] = number_text(diffusion->eps);
-    out["cache"] = to_string(diffusion->cache);
-    if (diffusion->block_length) out["block_length"] = std::to_string(*diffusion->block_length);
-    if (diffusion->threshold) out["threshold"] = number_text(*diffusion->threshold);
-    if (diffusion->alg_temp) out["alg_temp"] = number_text(*diffusion->alg_temp);
-    if (diffusion->cfg_scale) out["cfg_scale"] = number_text(*diffusion->cfg_scale);
-    if (!diffusion->fixed.empty()) out["fixed"] = std::to_string(diffusion->fixed.size());
-  } else if (const auto* remasking = std::get_if<RemaskingConfig>(&settings)) {
-    out["steps"] = std::to_string(remasking->steps);
-    out["schedule"] = to_string(remasking->schedule);
-    if (remasking->noise_scale) out["noise_scale"] = number_text(*remasking->noise_scale);
-  }
+  std::visit([&out](const auto& alternative) { describe_settings(alternative, out); }, settings);
   return out;
 }
 

@@ -4,13 +4,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/regular_file.h"
+#include "experiments/runner/decoder_keys.h"
 
 namespace stepwise::runner {
 namespace {
@@ -91,26 +92,46 @@ PrefixCacheSpec parse_prefix_cache(const YamlReader& block) {
   return cache;
 }
 
-// Sets `value` at the dotted `key` inside mapping `node`, creating nested mappings as needed.
-void set_dotted(YAML::Node node, const std::string& key, const YAML::Node& value) {
-  const auto dot = key.find('.');
-  if (dot == std::string::npos) {
-    node[key] = value;
-    return;
-  }
-  YAML::Node inner = node[key.substr(0, dot)];
-  if (!inner.IsDefined() || !inner.IsMap()) {
-    node[key.substr(0, dot)] = YAML::Node(YAML::NodeType::Map);
-    inner = node[key.substr(0, dot)];
-  }
-  set_dotted(inner, key.substr(dot + 1), value);
-}
-
 std::string scalar_text(const YAML::Node& node) {
   if (node.IsScalar()) return node.Scalar();
   YAML::Emitter out;
   out << YAML::Flow << node;
   return out.c_str();
+}
+
+// The decoder `block` (the `index`-th) at every point of its sweep axes, each parsed and validated
+// once; an invalid point names the key path and the point's values.
+std::vector<SweepPoint> sweep_points(const YamlReader& block, size_t index, const DecoderSpec& written,
+                                     const std::vector<SweepAxis>& sweep) {
+  std::vector<const SweepAxis*> axes;
+  for (const auto& axis : sweep)
+    if (axis.decoder == written.name) axes.push_back(&axis);
+  if (axes.empty()) return {SweepPoint{written, {}}};
+  std::vector<SweepPoint> points;
+  std::vector<size_t> value_index(axes.size(), 0);  // an odometer over the axes' values
+  while (true) {
+    // The block's own entries (the same nodes, so errors keep their lines) with the point's values.
+    YAML::Node node(YAML::NodeType::Map);
+    for (const auto& entry : block.node()) node[entry.first.Scalar()] = entry.second;
+    std::map<std::string, std::string> swept;
+    std::string point_text;
+    for (size_t a = 0; a < axes.size(); ++a) {
+      const YAML::Node& value = axes[a]->values[value_index[a]];
+      node[axes[a]->key] = value;
+      swept[axes[a]->key] = scalar_text(value);
+      point_text += (point_text.empty() ? "" : ", ") + axes[a]->key + "=" + scalar_text(value);
+    }
+    try {
+      points.push_back(
+          {parse_decoder_spec(YamlReader(node, "decoders[" + std::to_string(index) + "]", block.file())), swept});
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (sweep point " + written.name + ": " + point_text + ")");
+    }
+    size_t a = 0;
+    while (a < axes.size() && ++value_index[a] == axes[a]->values.size()) value_index[a++] = 0;
+    if (a == axes.size()) break;
+  }
+  return points;
 }
 
 }  // namespace
@@ -187,11 +208,10 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
     DecoderSpec decoder = parse_decoder_spec(block);
     for (const auto& other : spec.decoders)
       if (other.name == decoder.name) block.fail_at("name", "decoder name '" + decoder.name + "' is used twice");
-    if (!spec.models.count(decoder.model))
-      block.fail_at("model", "no model named '" + decoder.model + "' in models:");
-    if (const auto* speculative = std::get_if<SpeculativeSettings>(&decoder.settings))
-      if (speculative->draft_model && !spec.models.count(*speculative->draft_model))
-        block.fail_at("draft_model", "no model named '" + *speculative->draft_model + "' in models:");
+    const std::vector<std::string> model_names = decoder.model_names();
+    for (size_t m = 0; m < model_names.size(); ++m)
+      if (!spec.models.count(model_names[m]))
+        block.fail_at(m == 0 ? "model" : "draft_model", "no model named '" + model_names[m] + "' in models:");
     spec.decoders.push_back(std::move(decoder));
   }
 
@@ -202,9 +222,14 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
       YAML::Node values = sweep.node()[key];
       if (dot == std::string::npos) sweep.fail_at(key, "sweep keys are <decoder name>.<setting>, e.g. diffusion.steps");
       SweepAxis axis{key.substr(0, dot), key.substr(dot + 1), {}};
-      bool known = false;
-      for (const auto& decoder : spec.decoders) known = known || decoder.name == axis.decoder;
-      if (!known) sweep.fail_at(key, "no decoder named '" + axis.decoder + "'");
+      const DecoderSpec* swept = nullptr;
+      for (const auto& decoder : spec.decoders)
+        if (decoder.name == axis.decoder) swept = &decoder;
+      if (!swept) sweep.fail_at(key, "no decoder named '" + axis.decoder + "'");
+      const DecoderKey* setting = find_decoder_key(axis.key);
+      if (!setting || !key_applies_to(*setting, swept->type()))
+        sweep.fail_at(
+            key, "'" + axis.key + "' is not a setting of " + swept->type() + " decoders (docs/decoders.md lists them)");
       if (!values.IsSequence() || values.size() == 0) sweep.fail_at(key, "expected a non-empty list of values");
       for (const auto& value : values) axis.values.push_back(value);
       spec.sweep.push_back(std::move(axis));
@@ -230,6 +255,10 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
                                                            " runs (decoders x sweep values x seeds); split the experiment");
   }
 
+  for (size_t d = 0; d < spec.decoders.size(); ++d)
+    for (SweepPoint& point : sweep_points(decoder_blocks[d], d, spec.decoders[d], spec.sweep))
+      spec.points.push_back(std::move(point));
+
   YAML::Emitter emitter;
   emitter << root.node();
   spec.resolved_yaml = emitter.c_str();
@@ -248,38 +277,19 @@ ExperimentSpec load_experiment_spec(const std::string& file) {
 
 std::vector<RunSpec> expand_runs(const ExperimentSpec& spec) {
   std::vector<RunSpec> runs;
-  for (size_t d = 0; d < spec.decoders.size(); ++d) {
-    const DecoderSpec& base = spec.decoders[d];
-    std::vector<const SweepAxis*> axes;
-    for (const auto& axis : spec.sweep)
-      if (axis.decoder == base.name) axes.push_back(&axis);
-    // Odometer over the axes' value indices.
-    std::vector<size_t> index(axes.size(), 0);
-    while (true) {
-      YAML::Node node = YAML::Clone(base.node);
-      std::map<std::string, std::string> swept;
-      for (size_t a = 0; a < axes.size(); ++a) {
-        const YAML::Node& value = axes[a]->values[index[a]];
-        set_dotted(node, axes[a]->key, value);
-        swept[axes[a]->key] = scalar_text(value);
-      }
-      const std::string path = "decoders[" + std::to_string(d) + "]";
-      DecoderSpec decoder = parse_decoder_spec(YamlReader(node, path, spec.file));
-      for (uint64_t seed : spec.seeds) {
-        RunSpec run{decoder, swept, seed, ""};
-        std::ostringstream identity;
-        identity << spec.task.label() << "|" << spec.task.num_examples << "|" << spec.task.seed << "|"
-                 << tasks::metric_name(spec.task.metric) << "|" << spec.dtype << "|seed=" << seed;
-        identity << "|type=" << decoder.type << "|model=" << decoder.model;
-        for (const auto& [key, value] : decoder.describe()) identity << "|" << key << "=" << value;
-        const auto& model = spec.models.at(decoder.model);
-        identity << "|weights=" << (model.path ? *model.path : model.train->canonical_text());
-        run.run_id = decoder.name + "-" + stable_hash(identity.str()).substr(0, 12);
-        runs.push_back(std::move(run));
-      }
-      size_t a = 0;
-      while (a < axes.size() && ++index[a] == axes[a]->values.size()) index[a++] = 0;
-      if (a == axes.size()) break;
+  for (const SweepPoint& point : spec.points) {
+    const DecoderSpec& decoder = point.decoder;
+    for (uint64_t seed : spec.seeds) {
+      RunSpec run{decoder, point.swept, seed, ""};
+      std::ostringstream identity;
+      identity << spec.task.label() << "|" << spec.task.num_examples << "|" << spec.task.seed << "|"
+               << tasks::metric_name(spec.task.metric) << "|" << spec.dtype << "|seed=" << seed;
+      identity << "|type=" << decoder.type() << "|model=" << decoder.model;
+      for (const auto& [key, value] : decoder.describe()) identity << "|" << key << "=" << value;
+      const auto& model = spec.models.at(decoder.model);
+      identity << "|weights=" << (model.path ? *model.path : model.train->canonical_text());
+      run.run_id = decoder.name + "-" + stable_hash(identity.str()).substr(0, 12);
+      runs.push_back(std::move(run));
     }
   }
   return runs;

@@ -1,8 +1,8 @@
 // The experiment file (YAML) as plain data: task, models (a checkpoint path or a `train:` block),
 // decoders (each with an explicit `type:`), the sweep grid, seeds and run settings. Parsing is strict:
 // unknown keys, wrong types and out-of-range values fail before any work with file, line and key path.
-// Decoder settings are validated for every point of the sweep grid (decoder_spec.h); training blocks
-// by training_spec.h. See docs/configuration.md for every key.
+// Every point of the sweep grid is parsed into its typed DecoderSpec and validated once, when the file
+// is read (decoder_spec.h); training blocks by training_spec.h. See docs/configuration.md for every key.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -59,8 +59,14 @@ struct PrefixCacheSpec {
 
 struct SweepAxis {
   std::string decoder;           // decoder name
-  std::string key;               // dotted key inside that decoder's block
+  std::string key;               // a setting of that decoder's type (decoder_keys.h)
   std::vector<YAML::Node> values;
+};
+
+// One decoder at one point of its sweep axes (the decoder as written when it has none).
+struct SweepPoint {
+  DecoderSpec decoder;                       // the block with the point's values, parsed and validated
+  std::map<std::string, std::string> swept;  // key -> value text, for labels and results
 };
 
 // One point of the grid: a decoder with its sweep values applied, and a seed.
@@ -88,14 +94,15 @@ struct ExperimentSpec {
   std::map<std::string, ModelSpec> models;
   std::vector<DecoderSpec> decoders;  // as written (before sweeps)
   std::vector<SweepAxis> sweep;
+  std::vector<SweepPoint> points;     // every decoder's sweep points, decoders in file order
   std::string resolved_yaml;          // the file's YAML, normalised, stored with the results
 };
 
 ExperimentSpec load_experiment_spec(const std::string& file);
 ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::string& file);
 
-// Every run of the grid, decoders in file order, each decoder's own sweep axes as a cartesian product,
-// times the seeds. Every point's decoder settings are validated here.
+// Every run of the grid: the sweep points (decoders in file order, each decoder's own axes as a
+// cartesian product) times the seeds, each with its run id. Nothing is parsed or validated here.
 std::vector<RunSpec> expand_runs(const ExperimentSpec& spec);
 
 // Short stable hash (16 hex digits) of a text.

@@ -50,7 +50,9 @@ bool execute_run(const RunSpec& run, Decoder& decoder, const RunContext& context
 
   const int64_t gen_length = run.decoder.gen_length.value_or(context.prompts.gen_length());
   // Speculative decoding verifies one sequence at a time.
-  const size_t batch_size = run.decoder.type == "speculative" ? 1 : static_cast<size_t>(context.spec.batch_size);
+  const size_t batch_size = std::holds_alternative<SpeculativeSettings>(run.decoder.settings)
+                                ? 1
+                                : static_cast<size_t>(context.spec.batch_size);
   // Every pending example is taken as arriving when this execution starts; times to first token count from here.
   const Stopwatch since_arrival;
   while (!pending.empty()) {
@@ -143,7 +145,7 @@ RunRecord run_record_of(const RunSpec& run, const ExperimentSpec& spec, const Ru
   RunRecord record;
   record.run_id = run.run_id;
   record.name = run.label();
-  record.decoder_type = run.decoder.type;
+  record.decoder_type = run.decoder.type();
   record.model = run.decoder.model;
   record.task = spec.task.label();
   record.metric = tasks::metric_name(spec.task.metric);

@@ -156,8 +156,7 @@ int run(const std::vector<std::string>& args) {
     if (!journal.complete()) {
       const std::string& model_name = run_spec.decoder.model;
       const std::shared_ptr<const Transformer> model = provider.get(model_name);
-      if (const auto* speculative = std::get_if<SpeculativeSettings>(&run_spec.decoder.settings))
-        if (speculative->draft_model) provider.get(*speculative->draft_model);
+      for (const std::string& name : run_spec.decoder.model_names()) provider.get(name);  // e.g. a draft model
       if (!prompts.count(model_name)) {
         tokenizers[model_name] = provider.tokenizer(model_name);
         prompts[model_name] = std::make_unique<TaskPrompts>(spec.task, data, *tokenizers[model_name]);

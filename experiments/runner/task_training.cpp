@@ -10,9 +10,8 @@
 
 #include "core/error.h"
 #include "core/runtime.h"
-#include "decoders/ar_decoder.h"
-#include "decoders/diffusion/diffusion_decoder.h"
-#include "decoders/diffusion/remasking_decoder.h"
+#include "experiments/runner/builtin_decoders.h"
+#include "experiments/runner/decoder_factory.h"
 #include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/training/plain_task_training.h"
@@ -73,21 +72,13 @@ training::ObjectiveOptions objective_of(const TrainingSpec& training, tasks::Tas
 training::ValidationHook real_decoder_validation(const TaskSpec& task, std::vector<tasks::TaskRecord> records,
                                                  bool diffusion, const std::string& diffusion_decoder,
                                                  int64_t gen_length) {
-  return [task, records = std::move(records), diffusion, diffusion_decoder, gen_length](const Transformer& model,
-                                                                                        int64_t) {
+  const DecoderSpec spec = !diffusion                         ? ar_greedy_spec()
+                           : diffusion_decoder == "remasking" ? study_remasking_spec()
+                                                              : dream_entropy_spec(gen_length);
+  return [task, records = std::move(records), spec, gen_length](const Transformer& model, int64_t) {
     // Non-owning handle: the trainer owns the model for the duration of the call.
     std::shared_ptr<const Transformer> handle(std::shared_ptr<const Transformer>{}, &model);
-    std::unique_ptr<Decoder> decoder;
-    if (diffusion && diffusion_decoder == "remasking") {
-      decoder = std::make_unique<RemaskingDecoder>(handle, study_remasking_config());
-    } else if (diffusion) {
-      DiffusionConfig config;
-      config.steps = gen_length;
-      config.selection = Selection::kEntropy;
-      decoder = std::make_unique<DiffusionDecoder>(handle, config);
-    } else {
-      decoder = std::make_unique<ArDecoder>(handle, ArConfig{});
-    }
+    std::unique_ptr<Decoder> decoder = make_decoder(spec, handle);
     const std::vector<std::string> predictions =
         task_training::decode_inputs(*decoder, task.kind, records, gen_length, static_cast<int64_t>(records.size()));
     tasks::ScoreSummary summary = tasks::score_predictions(task.metric, records, predictions);

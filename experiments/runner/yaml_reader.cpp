@@ -35,13 +35,17 @@ int yaml_line(const YAML::Node& node) {
   return mark.line >= 0 ? mark.line + 1 : 0;
 }
 
-YamlReader::YamlReader(YAML::Node node, std::string path, std::string file)
-    : node_(std::move(node)), path_(std::move(path)), file_(std::move(file)),
+YamlReader::YamlReader(YAML::Node node, std::string path, std::string file,
+                       std::map<std::string, std::string> key_labels)
+    : node_(std::move(node)),
+      path_(std::move(path)),
+      file_(std::move(file)),
+      key_labels_(std::move(key_labels)),
       used_(std::make_shared<std::set<std::string>>()) {
   if (!node_.IsMap()) {
     std::ostringstream out;
-    out << file_ << ":" << yaml_line(node_) << ": " << (path_.empty() ? "top level" : path_)
-        << ": expected a mapping of keys, got " << describe(node_);
+    out << where(yaml_line(node_)) << (path_.empty() ? "top level" : path_) << ": expected a mapping of keys, got "
+        << describe(node_);
     throw Error(out.str());
   }
 }
@@ -75,7 +79,22 @@ std::vector<std::string> YamlReader::keys() const {
   return out;
 }
 
-std::string YamlReader::key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+std::string YamlReader::key_path(const std::string& key) const {
+  const auto label = key_labels_.find(key);
+  if (label != key_labels_.end()) return label->second;
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+std::string YamlReader::where(int line) const {
+  return file_.empty() ? std::string() : file_ + ":" + std::to_string(line) + ": ";
+}
+
+std::string YamlReader::location() const {
+  // A mapping assembled in code (a sweep point) has no line of its own: use its first value's.
+  int line = yaml_line(node_);
+  for (auto entry = node_.begin(); line == 0 && entry != node_.end(); ++entry) line = yaml_line(entry->second);
+  return where(line) + path_;
+}
 
 int YamlReader::line_of(const std::string& key) const {
   YAML::Node found = node_[key];
@@ -89,7 +108,7 @@ int YamlReader::line_of(const std::string& key) const {
 
 void YamlReader::fail_at(const std::string& key, const std::string& message) const {
   std::ostringstream out;
-  out << file_ << ":" << line_of(key) << ": " << key_path(key) << ": " << message;
+  out << where(line_of(key)) << key_path(key) << ": " << message;
   throw Error(out.str());
 }
 
@@ -218,7 +237,7 @@ std::vector<YamlReader> YamlReader::children(const std::string& key) const {
     const std::string item_path = key_path(key) + "[" + std::to_string(i) + "]";
     if (!found[i].IsMap()) {
       std::ostringstream out_message;
-      out_message << file_ << ":" << yaml_line(found[i]) << ": " << item_path << ": expected a mapping of keys, got "
+      out_message << where(yaml_line(found[i])) << item_path << ": expected a mapping of keys, got "
                   << describe(found[i]);
       throw Error(out_message.str());
     }
@@ -232,7 +251,7 @@ void YamlReader::finish() const {
     const std::string key = entry.first.as<std::string>();
     if (!used_->count(key)) {
       std::ostringstream out;
-      out << file_ << ":" << yaml_line(entry.first) << ": " << key_path(key) << ": unknown key";
+      out << where(yaml_line(entry.first)) << key_path(key) << ": unknown key";
       throw Error(out.str());
     }
   }

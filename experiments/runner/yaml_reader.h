@@ -2,11 +2,14 @@
 // (`decoders[1]`) and file, so every error names the file, the line and the full key path:
 // `configs/x.yaml:12: decoders[1].steps: expected an integer >= 1, got -4`. Keys a reader never
 // asked for are reported by finish() as unknown, which makes typos fail before any work starts.
+// Values that came from a command line instead of a file have no file: their errors start with the
+// key's label (`--steps: expected an integer >= 1, got -4`).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -17,7 +20,9 @@ namespace stepwise::runner {
 
 class YamlReader {
  public:
-  YamlReader(YAML::Node node, std::string path, std::string file);
+  // `file` empty: the mapping did not come from a file, and errors name each key by its entry in
+  // `key_labels` (e.g. "steps" -> "--steps") instead of file, line and path.
+  YamlReader(YAML::Node node, std::string path, std::string file, std::map<std::string, std::string> key_labels = {});
   static YamlReader load_file(const std::string& file);
   static YamlReader load_string(const std::string& text, const std::string& file);
 
@@ -28,6 +33,8 @@ class YamlReader {
   std::vector<std::string> keys() const;
 
   std::string key_path(const std::string& key) const;
+  // "file:line: path" of the whole mapping (the path alone when there is no file).
+  std::string location() const;
   // "file:line: path.key: message" as a stepwise::Error.
   [[noreturn]] void fail_at(const std::string& key, const std::string& message) const;
 
@@ -60,10 +67,12 @@ class YamlReader {
  private:
   YAML::Node value(const std::string& key) const;  // marks the key as used
   int line_of(const std::string& key) const;
+  std::string where(int line) const;  // "file:line: ", or nothing without a file
 
   YAML::Node node_;
   std::string path_;
   std::string file_;
+  std::map<std::string, std::string> key_labels_;
   std::shared_ptr<std::set<std::string>> used_;  // shared so copies of a reader share their bookkeeping
 };
 

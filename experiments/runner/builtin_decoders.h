@@ -1,0 +1,26 @@
+// The decoders that training uses to judge a model (validation during `stepwise train` and `train:`
+// blocks, and the final evaluation of `stepwise train`), written as decoder blocks and read by the same
+// reader as experiment files, so they have the same names and defaults. Each runs on the model named
+// kBuiltinModel; make_decoder(spec, model) (decoder_factory.h) binds it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "experiments/runner/decoder_spec.h"
+
+namespace stepwise::runner {
+
+inline const std::string kBuiltinModel = "model";
+
+// "ar-greedy": type ar, greedy; `stop_ids` empty = the model's EOS ids.
+DecoderSpec ar_greedy_spec(const std::vector<int64_t>& stop_ids = {});
+// "dream-entropy-T<steps>": type diffusion, alg entropy (Dream's time grid).
+DecoderSpec dream_entropy_spec(int64_t steps);
+// "remasking-T<steps>": type remasking, linear schedule, deterministic.
+DecoderSpec remasking_spec(int64_t steps);
+// "remasking-study-T20": the study's evaluation setting (study_remasking_config(): T = 20, linear, noise 0.5).
+DecoderSpec study_remasking_spec();
+
+}  // namespace stepwise::runner
