@@ -37,6 +37,16 @@ bool uses_prefix_reuse(const DecoderSpec& spec) {
       spec.settings);
 }
 
+bool decodes_one_sequence_at_a_time(const DecoderSpec& spec) {
+  return std::visit(Overloaded{
+                        [](const ArConfig&) { return false; },
+                        [](const SpeculativeSettings&) { return true; },
+                        [](const DiffusionConfig&) { return false; },
+                        [](const RemaskingConfig&) { return false; },
+                    },
+                    spec.settings);
+}
+
 std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models,
                                       std::shared_ptr<PrefixReuse> reuse) {
   auto model = model_named(models, spec.model);

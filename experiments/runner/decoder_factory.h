@@ -25,6 +25,9 @@ using ModelTable = std::map<std::string, std::shared_ptr<const Transformer>>;
 // decoders never do.
 bool uses_prefix_reuse(const DecoderSpec& spec);
 
+// Whether the decoder takes one sequence per request (speculative verification); the others decode batches.
+bool decodes_one_sequence_at_a_time(const DecoderSpec& spec);
+
 // `reuse` (optional) must be bound to spec.model; it is passed on only when uses_prefix_reuse(spec).
 std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable& models,
                                       std::shared_ptr<PrefixReuse> reuse = nullptr);

@@ -1,7 +1,7 @@
 // Decoder blocks -> strategy settings: one reader per strategy, with every default a decoder setting
-// has (docs/decoders.md lists them), and one describe() per strategy. Both are overloads chosen by the
-// settings alternative, so a strategy added to DecoderSettings does not compile until it has its name,
-// its reader and its description here.
+// has (docs/decoders.md lists them), one describe() and the models it runs. All are overloads chosen by
+// the settings alternative, so a strategy added to DecoderSettings does not compile until it has its
+// name, its reader, its description and its models here.
 #include "experiments/runner/decoder_spec.h"
 
 #include <sstream>
@@ -212,6 +212,14 @@ void describe_settings(const RemaskingConfig& remasking, std::map<std::string, s
   if (remasking.noise_scale) out["noise_scale"] = number_text(*remasking.noise_scale);
 }
 
+// Models a strategy runs besides the spec's `model`.
+void add_other_models(const ArConfig&, std::vector<std::string>&) {}
+void add_other_models(const SpeculativeSettings& speculative, std::vector<std::string>& names) {
+  if (speculative.draft_model) names.push_back(*speculative.draft_model);
+}
+void add_other_models(const DiffusionConfig&, std::vector<std::string>&) {}
+void add_other_models(const RemaskingConfig&, std::vector<std::string>&) {}
+
 }  // namespace
 
 const std::vector<std::string>& decoder_types() {
@@ -243,8 +251,7 @@ std::string DecoderSpec::type() const {
 
 std::vector<std::string> DecoderSpec::model_names() const {
   std::vector<std::string> names{model};
-  if (const auto* speculative = std::get_if<SpeculativeSettings>(&settings))
-    if (speculative->draft_model) names.push_back(*speculative->draft_model);
+  std::visit([&names](const auto& alternative) { add_other_models(alternative, names); }, settings);
   return names;
 }
 

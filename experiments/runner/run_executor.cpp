@@ -13,6 +13,7 @@
 #include "core/progress.h"
 #include "core/timing.h"
 #include "decoders/request_order.h"
+#include "experiments/runner/decoder_factory.h"
 #include "experiments/tasks/scoring.h"
 #include "models/training/stop_signal.h"
 
@@ -50,9 +51,8 @@ bool execute_run(const RunSpec& run, Decoder& decoder, const RunContext& context
 
   const int64_t gen_length = run.decoder.gen_length.value_or(context.prompts.gen_length());
   // Speculative decoding verifies one sequence at a time.
-  const size_t batch_size = std::holds_alternative<SpeculativeSettings>(run.decoder.settings)
-                                ? 1
-                                : static_cast<size_t>(context.spec.batch_size);
+  const size_t batch_size =
+      decodes_one_sequence_at_a_time(run.decoder) ? 1 : static_cast<size_t>(context.spec.batch_size);
   // Every pending example is taken as arriving when this execution starts; times to first token count from here.
   const Stopwatch since_arrival;
   while (!pending.empty()) {
