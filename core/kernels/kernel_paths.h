@@ -10,7 +10,7 @@
 namespace stepwise::kernels::detail {
 
 // Rows of x, each `stride` elements apart and zero-padded from K to `padded_k` (K rounded up to even).
-// Exactly one of f32 / bf16 is set: bf16 only for the AVX-512 bfloat16 dot-product path.
+// Exactly one of f32 / bf16 is set: bf16 only for the AVX-512 vdpbf16ps paths (bfloat16 x).
 struct PaddedRows {
   const float* f32 = nullptr;
   const uint16_t* bf16 = nullptr;
@@ -20,7 +20,7 @@ struct PaddedRows {
 
 // Whether the path wants x as bfloat16 (else float32) for this weight format and x element type.
 inline bool avx512_wants_bfloat16_rows(WeightFormat format, ElementType x_type) {
-  return format == WeightFormat::kBFloat16 && x_type == ElementType::kBFloat16;
+  return x_type == ElementType::kBFloat16;
 }
 
 void matmul_reference(const PackedWeight& weight, const PaddedRows& x, float* y, int64_t y_stride,
