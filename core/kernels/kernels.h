@@ -3,7 +3,7 @@
 // per-group scales (symmetric) or as int4 with per-group scales and optional zero points. Weights are
 // repacked once (pack_*) into panels of kPanelWidth output features; matmul() then streams them.
 // Three code paths compute the same product: a plain C++ reference, AVX2/FMA and AVX-512 (AVX512-BF16
-// vdpbf16ps for bfloat16 x and weights), each compiled in its own translation unit with its own
+// vdpbf16ps whenever x is bfloat16), each compiled in its own translation unit with its own
 // instruction-set flags, so the library never executes an instruction the CPU lacks.
 // Which path runs: the best one the CPU (and the OS, for the AVX-512 register state) supports, or the one
 // named by STEPWISE_KERNELS=reference|avx2|avx512 (an unknown or unsupported name is a stepwise::Error).
