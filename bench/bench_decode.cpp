@@ -1,7 +1,8 @@
 // Decoding benchmarks (Google Benchmark, run with --benchmark_format=json; see bench/README.md):
 //   copy_bandwidth/*   large-buffer copies: the machine's memory bandwidth, the yardstick for decode
 //   decode_step/*      one AR decode step at a fixed cached context (Qwen2.5-0.5B shape): tokens/s and
-//                      the bandwidth achieved reading weights + KV, also as a ratio to the copy bandwidth
+//                      the bandwidth achieved reading weights + KV, also as a ratio to the copy bandwidth;
+//                      bfloat16 on the project's kernels, and with /linear:torch on LibTorch's linear
 //   kv_cache/*         whole AR generations with the KV cache vs recomputing the prefix (small model)
 //   speculative/*      whole generations, AR vs speculative with several draft sources (0.5B shape)
 // Benchmarks are registered in main() and share one ModelPool, so each model is built once.
@@ -22,6 +23,7 @@
 #include "core/timing.h"
 #include "decoders/ar_decoder.h"
 #include "decoders/speculative_decoder.h"
+#include "models/packed_linear.h"
 
 namespace stepwise::bench {
 namespace {
@@ -62,8 +64,11 @@ void copy_memcpy(benchmark::State& state) {
 
 // One decode step of `batch` rows at `context` cached tokens. The cache is filled with random keys and
 // values (the cost of a step does not depend on their contents) and truncated back after every step.
-void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dtype, int64_t batch, int64_t context) {
+// `torch_linear`: every linear product on LibTorch (the project's kernels switched off, models/packed_linear.h).
+void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dtype, int64_t batch, int64_t context,
+                 bool torch_linear) {
   torch::NoGradGuard no_grad;
+  set_linear_kernels_enabled(!torch_linear);
   auto model = pool.get(qwen25_05b_config(), dtype, kTargetSeed);
   const TransformerConfig& config = model->config();
   const double copy_bandwidth = pool.copy_bandwidth();
@@ -104,6 +109,7 @@ void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dty
   state.counters["best_tokens_per_s"] = static_cast<double>(batch) / fastest;
   state.counters["best_ms_per_step"] = 1e3 * fastest;
   state.counters["best_copy_ratio"] = bytes / fastest / copy_bandwidth;
+  set_linear_kernels_enabled(true);
 }
 
 // Random prompt of `length` tokens; `period` > 0 repeats its first `period` tokens (repetitive text).
@@ -221,17 +227,20 @@ void register_all(ModelPool& pool) {
   RegisterBenchmark("copy_bandwidth/memcpy", copy_memcpy)->UseRealTime()->MinTime(1.0)->Unit(benchmark::kMillisecond);
 
   for (torch::ScalarType dtype : {torch::kFloat32, torch::kBFloat16}) {
-    for (int64_t batch : {1, 8}) {
-      for (int64_t context : {128, 512, 2048}) {
-        const std::string name = "decode_step/" + dtype_name(dtype) + "/batch:" + std::to_string(batch) +
-                                 "/context:" + std::to_string(context);
-        RegisterBenchmark(name.c_str(),
-                          [&pool, dtype, batch, context](benchmark::State& state) {
-                            decode_step(state, pool, dtype, batch, context);
-                          })
-            ->UseRealTime()
-            ->MinTime(2.0)
-            ->Unit(benchmark::kMillisecond);
+    for (bool torch_linear : {false, true}) {
+      if (torch_linear && dtype != torch::kBFloat16) continue;  // float32 never uses the kernels
+      for (int64_t batch : {1, 4, 8}) {
+        for (int64_t context : {128, 512, 2048}) {
+          const std::string name = "decode_step/" + dtype_name(dtype) + "/batch:" + std::to_string(batch) +
+                                   "/context:" + std::to_string(context) + (torch_linear ? "/linear:torch" : "");
+          RegisterBenchmark(name.c_str(),
+                            [&pool, dtype, batch, context, torch_linear](benchmark::State& state) {
+                              decode_step(state, pool, dtype, batch, context, torch_linear);
+                            })
+              ->UseRealTime()
+              ->MinTime(2.0)
+              ->Unit(benchmark::kMillisecond);
+        }
       }
     }
   }

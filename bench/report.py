@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Turn bench_decode and bench_prefix_store JSON output (--benchmark_format=json or --benchmark_out) into markdown ratio tables.
+"""Turn bench_decode, bench_kernels and bench_prefix_store JSON output (--benchmark_format=json or --benchmark_out) into markdown ratio tables.
 
 usage: bench/report.py RESULT.json [MORE.json ...] > tables.md
 
@@ -67,12 +67,13 @@ def copy_section(runs):
 
 def decode_section(runs):
     rows = []
-    pattern = re.compile(r"decode_step/(\w+)/batch:(\d+)/context:(\d+)$")
+    pattern = re.compile(r"decode_step/(\w+)/batch:(\d+)/context:(\d+)(/linear:torch)?$")
     keys = []
     for name in runs:
         match = pattern.match(name)
         if match:
-            keys.append((match.group(1), int(match.group(2)), int(match.group(3)), name))
+            dtype = match.group(1) + (" (torch linear)" if match.group(4) else "")
+            keys.append((dtype, int(match.group(2)), int(match.group(3)), name))
     for dtype, batch, context, name in sorted(keys):
         r = runs[name]
         rows.append([dtype, batch, context, f"{r['ms_per_step']:.1f}", f"{r['tokens_per_s']:.2f}",
@@ -86,6 +87,30 @@ def decode_section(runs):
     return "### Decode step (AR, Qwen2.5-0.5B shape)\n\n" + table(
         ["dtype", "batch", "context", "ms/step", "tokens/s", "best tokens/s", "MB read/step", "GB/s",
          "copy ratio", "best copy ratio"], rows) + "\n" + note
+
+
+def kernel_section(runs):
+    probe = runs.get("read_bandwidth/stream_sum")
+    pattern = re.compile(r"kernel/(\w+)/(\w+)/rows:(\d+)$")
+    keys = []
+    for name in runs:
+        match = pattern.match(name)
+        if match:
+            keys.append((match.group(1), match.group(2), int(match.group(3)), name))
+    rows = []
+    for fmt, shape, m, name in sorted(keys):
+        r = runs[name]
+        rows.append([fmt, shape, m, f"{r['us_per_product']:.0f}", f"{r['weight_bytes'] / 1e6:.1f}", giga(r["bytes_per_s"]),
+                     giga(r["best_bytes_per_s"]), f"{r['read_ratio']:.2f}" if "read_ratio" in r else "-"])
+    if not rows and not probe:
+        return ""
+    text = "### Kernels (core/kernels, one product, bfloat16 x)\n\n"
+    if probe:
+        text += (f"Read bandwidth (streaming sum over 1 GiB, {int(probe.get('threads', 0))} threads): median "
+                 f"{giga(probe['bytes_per_s'])} GB/s, best {giga(probe['best_bytes_per_s'])} GB/s.\n\n")
+    if rows:
+        text += table(["format", "shape", "rows", "µs", "MB", "GB/s", "best GB/s", "read ratio"], rows)
+    return text
 
 
 def kv_section(runs):
@@ -172,7 +197,8 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     runs = load(argv[1:])
-    sections = [s for s in (copy_section(runs), decode_section(runs), kv_section(runs), speculative_section(runs),
+    sections = [s for s in (copy_section(runs), decode_section(runs), kernel_section(runs), kv_section(runs),
+                            speculative_section(runs),
                             prefix_store_section(runs)) if s]
     print("\n\n".join(sections))
     return 0

@@ -30,6 +30,7 @@ const Command kCommands[] = {
     {"tokenize", "encode text to token ids or decode ids with a tokenizer.json", stepwise::cli::run_tokenize},
     {"train", "train a small AR or diffusion model on generated Sudoku / Countdown", stepwise::cli::run_train},
     {"cache", "prefix store on disk: stats (entries, bytes, damage) or clear", stepwise::cli::run_cache},
+    {"kernels", "list the matrix-product kernel paths this CPU can run (STEPWISE_KERNELS)", stepwise::cli::run_kernels},
 };
 
 void print_usage(std::ostream& out) {

@@ -3,11 +3,12 @@
 
 #include <torch/torch.h>
 
+#include "models/packed_linear.h"
 
 namespace stepwise {
 namespace {
 
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+torch::Tensor dense_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   // A single float32 row on the CPU (a batch-1 decode step) goes through gemv: BLAS gemm with M = 1 packs
   // the whole weight first and runs about 3x slower. Same operands and dtype; only the BLAS kernel differs.
   // (The LM head keeps gemm so that last-position logits equal the full forward's bit for bit.)
@@ -37,6 +38,18 @@ Transformer::Transformer(TransformerConfig config, TransformerWeights weights)
       torch::arange(0, config_.head_dim, 2, torch::TensorOptions().dtype(torch::kInt64)).to(torch::kFloat32) /
       static_cast<float>(config_.head_dim);
   inv_freq_ = (1.0 / torch::pow(torch::tensor(config_.rope_theta, torch::kFloat32), exponent)).to(device());
+  std::vector<torch::Tensor> projections = {weights_.lm_head};
+  for (const LayerWeights& layer : weights_.layers)
+    projections.insert(projections.end(), {layer.q_proj, layer.k_proj, layer.v_proj, layer.o_proj, layer.gate_proj,
+                                           layer.up_proj, layer.down_proj});
+  packed_linears_ = PackedLinears::pack(projections);
+}
+
+// Small CPU bfloat16 products run on the project's kernels (models/packed_linear.h), the rest on LibTorch.
+torch::Tensor Transformer::linear(const torch::Tensor& x, const torch::Tensor& weight,
+                                  const torch::Tensor& bias) const {
+  if (std::optional<torch::Tensor> y = packed_linears_->linear(x, weight, bias)) return *y;
+  return dense_linear(x, weight, bias);
 }
 
 torch::Tensor Transformer::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
@@ -115,6 +128,8 @@ torch::Tensor Transformer::forward(const torch::Tensor& tokens, const torch::Ten
     TORCH_CHECK(index.dim() == 2 && index.size(0) == hidden.size(0), "logits_at must be (B, K)");
     hidden = hidden.gather(1, index.to(device()).unsqueeze(-1).expand({-1, -1, hidden.size(2)}));
   }
+  if (std::optional<torch::Tensor> logits = packed_linears_->linear(hidden, weights_.lm_head, {}))
+    return logits->to(torch::kFloat32);
   return torch::linear(hidden, weights_.lm_head).to(torch::kFloat32);
 }
 

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,6 +19,8 @@
 #include "models/transformer_config.h"
 
 namespace stepwise {
+
+class PackedLinears;  // models/packed_linear.h
 
 struct LayerWeights {
   torch::Tensor input_norm;      // (H)
@@ -82,10 +85,13 @@ class Transformer {
                                 const ForwardOptions& options, int64_t write_start) const;
   torch::Tensor mlp_block(const LayerWeights& layer, const torch::Tensor& x) const;
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+  // x (..., K) · weightᵀ (N, K) + bias -> (..., N): the project's kernels or LibTorch (models/packed_linear.h).
+  torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) const;
 
   TransformerConfig config_;
   TransformerWeights weights_;
   torch::Tensor inv_freq_;  // (D/2) float32
+  std::shared_ptr<const PackedLinears> packed_linears_;  // CPU bfloat16 weights repacked at construction
 };
 
 }  // namespace stepwise

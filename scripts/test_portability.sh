@@ -10,9 +10,10 @@
 #             the CPU has, so every cap is safe): AMX, AVX-512 BF16, or bfloat16 emulated on AVX-512.
 #             Lower caps are not a machine that exists: LibTorch sends bfloat16 matmuls to oneDNN
 #             whenever the CPU has AVX-512, and oneDNN capped at AVX2 then has no kernel for them.
-#   project kernels: none exist yet. Once `stepwise kernels` lists the project's own kernel paths
-#             (one name per line), each is also run with STEPWISE_KERNELS=<name>; until `stepwise
-#             --help` shows that command nothing is forced or claimed.
+#   project kernels: core/kernels (the bfloat16 models' small linear products on the CPU) has a
+#             reference, an AVX2 and an AVX-512 path; `stepwise kernels` lists those this CPU can
+#             execute (one name per line) and each is run with STEPWISE_KERNELS=<name>. test_kernels
+#             itself forces every path in turn (and reports a path the CPU lacks as skipped).
 # Usage: bash scripts/test_portability.sh
 #   STEPWISE_BUILD_DIR      build directory (default: build)
 #   STEPWISE_CORETYPES      space-separated OPENBLAS_CORETYPE values to try instead of every family
@@ -24,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${STEPWISE_BUILD_DIR:-build}
 
-numeric_tests=(test_transformer test_checkpoint test_ar_decoder test_speculative_decoder test_prefix_store
+numeric_tests=(test_kernels test_transformer test_checkpoint test_ar_decoder test_speculative_decoder test_prefix_store
                test_diffusion_fixtures test_diffusion_batches test_diffusion_cli test_diffusion_properties
                test_training test_text_generate)
 
@@ -145,7 +146,7 @@ if "$build_dir/bin/stepwise" --help 2>&1 | grep -qw kernels; then
     [ -n "$kernel" ] && run_all "stepwise kernels $kernel" STEPWISE_KERNELS="$kernel"
   done < <("$build_dir/bin/stepwise" kernels)
 else
-  summary+=("$(printf '%-44s %s' "stepwise kernels" 'none: the project has no kernels of its own yet')")
+  summary+=("$(printf '%-44s %s' "stepwise kernels" 'none: this stepwise binary has no `kernels` command')")
 fi
 
 echo

@@ -36,6 +36,10 @@ expect 0 "\"qk_norm\": true" -- "$stepwise" inspect --model "$fixtures/models/qw
 expect 2 "outside the vocabulary" -- "$stepwise" logits --model "$fixtures/models/qwen2-tiny" --ids 1,2,999
 expect 2 "expected an integer" -- "$stepwise" logits --model "$fixtures/models/qwen2-tiny" --ids 1,x
 expect 2 "expected causal or bidirectional" -- "$stepwise" logits --model "$fixtures/models/qwen2-tiny" --ids 1 --attention sideways
+# The project's kernel paths: listed one per line (reference always); a bad STEPWISE_KERNELS is an error at load.
+expect 0 "^reference$" -- "$stepwise" kernels
+expect 2 "STEPWISE_KERNELS=avx1024: expected reference, avx2 or avx512" -- \
+  env STEPWISE_KERNELS=avx1024 "$stepwise" logits --model "$fixtures/models/qwen2-tiny-bf16" --ids 1,2 --dtype bfloat16
 
 # A truncated checkpoint: error naming the file, exit 2, no signal.
 mkdir -p "$scratch/cut"

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "models/checkpoint.h"
+#include "models/packed_linear.h"
 #include "tests/fixture_utils.h"
 #include "tests/numeric_bounds.h"
 
@@ -105,6 +106,38 @@ TEST(Transformer, BFloat16ComputeStaysClose) {
   // under twice the bound, so here no row is decided and the bound above is the whole check.
   torch::Tensor decided = testing::top_two_gaps(reference) > stable_top_two_gap(bound);  // (T)
   EXPECT_TRUE(torch::equal(logits.argmax(-1).masked_select(decided), reference.argmax(-1).masked_select(decided)));
+}
+
+// On the CPU a bfloat16 model's small products (here all 11 rows) run on the project's kernels
+// (models/packed_linear.h); with them switched off, on LibTorch's oneDNN. Both accumulate in float32 and
+// round every op's output to bfloat16, in different orders: the logits are within the bound for two
+// bfloat16 computations (roundings of 2 layers + final norm and head, tests/numeric_bounds.h).
+TEST(Transformer, BFloat16KernelsMatchLibTorchLinear) {
+  auto model = load_checkpoint(fixture_model("qwen2-tiny-bf16"), {torch::kBFloat16, torch::kCPU});
+  const std::vector<int64_t> ids = json_ids(fixture_expected("qwen2-tiny-bf16")["prompt"]);
+  const int64_t before = linear_kernel_products();
+  torch::Tensor with_kernels = logits_of(*model, ids, AttentionSpec::causal());
+  // 2 layers x 7 projections + the LM head.
+  EXPECT_EQ(linear_kernel_products() - before, 2 * 7 + 1);
+  set_linear_kernels_enabled(false);
+  torch::Tensor with_torch = logits_of(*model, ids, AttentionSpec::causal());
+  set_linear_kernels_enabled(true);
+  EXPECT_EQ(linear_kernel_products() - before, 2 * 7 + 1);
+  const int64_t roundings = testing::bfloat16_forward_roundings(model->config().num_layers);
+  const double bound = testing::bfloat16_pair_bound(max_abs(with_torch), roundings);
+  testing::expect_within_bound(max_abs_difference(with_kernels, with_torch), bound, "bf16 kernels vs torch::linear");
+
+  // A weight changed in place after packing is no longer read from the packed copy.
+  torch::NoGradGuard no_grad;
+  for (auto& [name, tensor] : model->named_parameters())
+    if (name.find("mlp.down_proj.weight") != std::string::npos) tensor.mul_(0.5);
+  const int64_t stale = linear_kernel_products();
+  torch::Tensor changed = logits_of(*model, ids, AttentionSpec::causal());
+  EXPECT_EQ(linear_kernel_products() - stale, 2 * 6 + 1);
+  set_linear_kernels_enabled(false);
+  torch::Tensor changed_torch = logits_of(*model, ids, AttentionSpec::causal());
+  set_linear_kernels_enabled(true);
+  testing::expect_within_bound(max_abs_difference(changed, changed_torch), bound, "bf16 kernels after an in-place change");
 }
 
 class CachedForward : public ::testing::TestWithParam<std::string> {};

@@ -1,0 +1,412 @@
+// The AVX-512 path of kernels::matmul() (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512bf16 -mfma).
+// A register tile holds up to kTileRows rows of x times kTilePanels panels of 16 output features, one zmm
+// float32 accumulator each; every weight vector loaded from memory feeds all rows of the tile.
+//   bfloat16 weights, bfloat16 x: vdpbf16ps on k pairs (products exact, float32 sums);
+//   bfloat16 weights, float32 x:  weights widened to float32 (exact), two FMAs per k pair;
+//   int8 / int4, bfloat16 x: q (int8) or q - z (int4), exact in bfloat16, against x with vdpbf16ps into a
+//                per-group partial sum, scaled once per group;
+//   int8 / int4, float32 x: weights dequantized in registers exactly as PackedWeight::weight_at, then FMA.
+// Panels are visited in groups of kTilePanels (the remainder one at a time) and rows in tiles, so each
+// output is the same sequence of operations for any M and panel range.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/kernels/kernel_paths.h"
+
+namespace stepwise::kernels::detail {
+namespace {
+
+constexpr int kTileRows = 8;
+constexpr int kTilePanels = 3;
+
+struct Tile {
+  const PackedWeight* weight;
+  const void* x;    // first row of the tile (float32 or bfloat16 padded rows)
+  int64_t x_stride;
+  int64_t panel;    // first panel of the tile
+  float* y;         // first row of the tile, column 0
+  int64_t y_stride;
+};
+
+inline void store(const Tile& t, int m, int p, __m512 value) {
+  const int64_t column = (t.panel + p) * kPanelWidth;
+  const int64_t valid = std::min<int64_t>(kPanelWidth, t.weight->out_features - column);
+  float* out = t.y + m * t.y_stride + column;
+  if (valid == kPanelWidth) {
+    _mm512_storeu_ps(out, value);
+  } else {
+    _mm512_mask_storeu_ps(out, static_cast<__mmask16>((1u << valid) - 1u), value);
+  }
+}
+
+inline const uint8_t* panel_data(const Tile& t, int p) {
+  return t.weight->data.get() + (t.panel + p) * t.weight->panel_bytes;
+}
+
+struct BFloat16Dot {
+  template <int MR, int P>
+  static void run(const Tile& t) {
+    const int64_t pairs = padded_in_features(t.weight->in_features) / 2;
+    const auto* x = static_cast<const uint16_t*>(t.x);
+    const uint8_t* base[P];
+    for (int p = 0; p < P; ++p) base[p] = panel_data(t, p);
+    __m512 acc[MR][P];
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    for (int64_t pair = 0; pair < pairs; ++pair) {
+      __m512bh w[P];
+      for (int p = 0; p < P; ++p) w[p] = (__m512bh)_mm512_load_si512(base[p] + pair * 64);
+      for (int m = 0; m < MR; ++m) {
+        int32_t both;  // x[m][2 pair], x[m][2 pair + 1]
+        std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
+        const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
+        for (int p = 0; p < P; ++p) acc[m][p] = _mm512_dpbf16_ps(acc[m][p], w[p], xv);
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+  }
+};
+
+struct BFloat16Fma {
+  template <int MR, int P>
+  static void run(const Tile& t) {
+    const int64_t pairs = padded_in_features(t.weight->in_features) / 2;
+    const auto* x = static_cast<const float*>(t.x);
+    const uint8_t* base[P];
+    for (int p = 0; p < P; ++p) base[p] = panel_data(t, p);
+    const __m512i high_half = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
+    __m512 acc[MR][P];
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    for (int64_t pair = 0; pair < pairs; ++pair) {
+      __m512 even[P], odd[P];  // W[n][2 pair], W[n][2 pair + 1] for the panel's 16 features
+      for (int p = 0; p < P; ++p) {
+        const __m512i w = _mm512_load_si512(base[p] + pair * 64);
+        even[p] = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+        odd[p] = _mm512_castsi512_ps(_mm512_and_si512(w, high_half));
+      }
+      for (int m = 0; m < MR; ++m) {
+        const __m512 x0 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair]);
+        const __m512 x1 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair + 1]);
+        for (int p = 0; p < P; ++p) {
+          acc[m][p] = _mm512_fmadd_ps(even[p], x0, acc[m][p]);
+          acc[m][p] = _mm512_fmadd_ps(odd[p], x1, acc[m][p]);
+        }
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+  }
+};
+
+struct Int8Fma {
+  template <int MR, int P>
+  static void run(const Tile& t) {
+    const PackedWeight& weight = *t.weight;
+    const int64_t groups = weight.groups(), group_size = weight.group_size;
+    const auto* x = static_cast<const float*>(t.x);
+    const uint8_t* base[P];
+    const float* scales[P];
+    for (int p = 0; p < P; ++p) {
+      base[p] = panel_data(t, p);
+      scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
+    }
+    __m512 acc[MR][P];
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+      __m512 scale[P];
+      for (int p = 0; p < P; ++p) scale[p] = _mm512_loadu_ps(scales[p] + g * kPanelWidth);
+      for (int64_t k = g * group_size; k < (g + 1) * group_size; ++k) {
+        __m512 w[P];  // dequantized W[n][k], q * scale
+        for (int p = 0; p < P; ++p) {
+          const __m128i q = _mm_load_si128(reinterpret_cast<const __m128i*>(base[p] + k * kPanelWidth));
+          w[p] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), scale[p]);
+        }
+        for (int m = 0; m < MR; ++m) {
+          const __m512 xv = _mm512_set1_ps(x[m * t.x_stride + k]);
+          for (int p = 0; p < P; ++p) acc[m][p] = _mm512_fmadd_ps(w[p], xv, acc[m][p]);
+        }
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+  }
+};
+
+struct Int4Fma {
+  template <int MR, int P>
+  static void run(const Tile& t) {
+    const PackedWeight& weight = *t.weight;
+    const int64_t groups = weight.groups(), group_pairs = weight.group_size / 2;
+    const auto* x = static_cast<const float*>(t.x);
+    const uint8_t* base[P];
+    const float* scales[P];
+    const float* zeros[P];
+    for (int p = 0; p < P; ++p) {
+      base[p] = panel_data(t, p);
+      scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
+      zeros[p] = weight.zero_offsets.empty() ? nullptr : weight.zero_offsets.data() + (t.panel + p) * groups * kPanelWidth;
+    }
+    const __m512 symmetric = _mm512_set1_ps(8388616.0f);  // 2^23 + 8: z = 8 without zero points
+    const __m512i low_nibble = _mm512_set1_epi32(0x0f);
+    const __m512i exponent = _mm512_set1_epi32(0x4b000000);  // float 2^23: bits | q = 2^23 + q
+    __m512 acc[MR][P];
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+      __m512 scale[P], zero[P];
+      for (int p = 0; p < P; ++p) {
+        scale[p] = _mm512_loadu_ps(scales[p] + g * kPanelWidth);
+        zero[p] = zeros[p] != nullptr ? _mm512_loadu_ps(zeros[p] + g * kPanelWidth) : symmetric;
+      }
+      for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
+        __m512 even[P], odd[P];  // dequantized W[n][2 pair], W[n][2 pair + 1]: (q - z) * scale
+        for (int p = 0; p < P; ++p) {
+          const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(base[p] + pair * kPanelWidth));
+          const __m512i wide = _mm512_cvtepu8_epi32(bytes);
+          const __m512 low = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(wide, low_nibble), exponent));
+          const __m512 high = _mm512_castsi512_ps(_mm512_or_si512(_mm512_srli_epi32(wide, 4), exponent));
+          even[p] = _mm512_mul_ps(_mm512_sub_ps(low, zero[p]), scale[p]);
+          odd[p] = _mm512_mul_ps(_mm512_sub_ps(high, zero[p]), scale[p]);
+        }
+        for (int m = 0; m < MR; ++m) {
+          const __m512 x0 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair]);
+          const __m512 x1 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair + 1]);
+          for (int p = 0; p < P; ++p) {
+            acc[m][p] = _mm512_fmadd_ps(even[p], x0, acc[m][p]);
+            acc[m][p] = _mm512_fmadd_ps(odd[p], x1, acc[m][p]);
+          }
+        }
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+  }
+};
+
+// Word order that turns [W[n][k] for 16 n | W[n][k + 1] for 16 n] into 16 interleaved (k, k + 1) pairs.
+inline __m512i pair_interleave() {
+  alignas(64) int16_t index[32];
+  for (int i = 0; i < 32; ++i) index[i] = static_cast<int16_t>(i % 2 == 0 ? i / 2 : 16 + i / 2);
+  return _mm512_load_si512(index);
+}
+
+// Two vectors of small integers held exactly as float32 (W[n][k], W[n][k + 1]) -> bfloat16 pairs.
+inline __m512bh to_bfloat16_pairs(__m512 even, __m512 odd, __m512i interleave) {
+  return (__m512bh)_mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(odd, even));
+}
+
+// int8 weights, bfloat16 x: q (exact in bfloat16) against x with vdpbf16ps into a per-group partial sum,
+// then acc += partial * scale once per group. Two accumulators per tile entry, hence smaller tiles.
+struct Int8Dot {
+  template <int MR, int P>
+  static void run(const Tile& t) {
+    const PackedWeight& weight = *t.weight;
+    const int64_t groups = weight.groups(), group_pairs = weight.group_size / 2;
+    const auto* x = static_cast<const uint16_t*>(t.x);
+    const uint8_t* base[P];
+    const float* scales[P];
+    for (int p = 0; p < P; ++p) {
+      base[p] = panel_data(t, p);
+      scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
+    }
+    const __m512i interleave = pair_interleave();
+    __m512 acc[MR][P];
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+      __m512 partial[MR][P];  // sum over the group of q * x
+      for (int m = 0; m < MR; ++m)
+        for (int p = 0; p < P; ++p) partial[m][p] = _mm512_setzero_ps();
+      for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
+        __m512bh w[P];
+        for (int p = 0; p < P; ++p) {
+          const uint8_t* at = base[p] + 2 * pair * kPanelWidth;
+          const __m512 even = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(at))));
+          const __m512 odd = _mm512_cvtepi32_ps(
+              _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(at + kPanelWidth))));
+          w[p] = to_bfloat16_pairs(even, odd, interleave);
+        }
+        for (int m = 0; m < MR; ++m) {
+          int32_t both;
+          std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
+          const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
+          for (int p = 0; p < P; ++p) partial[m][p] = _mm512_dpbf16_ps(partial[m][p], w[p], xv);
+        }
+      }
+      for (int p = 0; p < P; ++p) {
+        const __m512 scale = _mm512_loadu_ps(scales[p] + g * kPanelWidth);
+        for (int m = 0; m < MR; ++m) acc[m][p] = _mm512_fmadd_ps(partial[m][p], scale, acc[m][p]);
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+  }
+};
+
+// int4 weights, bfloat16 x: q - z (an integer in [-15, 15], exact in bfloat16) against x with vdpbf16ps
+// into a per-group partial sum, then acc += partial * scale once per group.
+struct Int4Dot {
+  template <int MR, int P>
+  static void run(const Tile& t) {
+    const PackedWeight& weight = *t.weight;
+    const int64_t groups = weight.groups(), group_pairs = weight.group_size / 2;
+    const auto* x = static_cast<const uint16_t*>(t.x);
+    const uint8_t* base[P];
+    const float* scales[P];
+    const float* zeros[P];
+    for (int p = 0; p < P; ++p) {
+      base[p] = panel_data(t, p);
+      scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
+      zeros[p] = weight.zero_offsets.empty() ? nullptr : weight.zero_offsets.data() + (t.panel + p) * groups * kPanelWidth;
+    }
+    const __m512i interleave = pair_interleave();
+    const __m512i low_nibble = _mm512_set1_epi32(0x0f);
+    const __m512 offset_base = _mm512_set1_ps(8388608.0f);  // zero offsets are 2^23 + z
+    __m512 acc[MR][P];
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+      __m512i zero[P];
+      for (int p = 0; p < P; ++p)
+        zero[p] = zeros[p] != nullptr
+                      ? _mm512_cvtps_epi32(_mm512_sub_ps(_mm512_loadu_ps(zeros[p] + g * kPanelWidth), offset_base))
+                      : _mm512_set1_epi32(8);
+      __m512 partial[MR][P];  // sum over the group of (q - z) * x
+      for (int m = 0; m < MR; ++m)
+        for (int p = 0; p < P; ++p) partial[m][p] = _mm512_setzero_ps();
+      for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
+        __m512bh w[P];
+        for (int p = 0; p < P; ++p) {
+          const __m512i wide =
+              _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(base[p] + pair * kPanelWidth)));
+          const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(wide, low_nibble), zero[p]));
+          const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(wide, 4), zero[p]));
+          w[p] = to_bfloat16_pairs(even, odd, interleave);
+        }
+        for (int m = 0; m < MR; ++m) {
+          int32_t both;
+          std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
+          const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
+          for (int p = 0; p < P; ++p) partial[m][p] = _mm512_dpbf16_ps(partial[m][p], w[p], xv);
+        }
+      }
+      for (int p = 0; p < P; ++p) {
+        const __m512 scale = _mm512_loadu_ps(scales[p] + g * kPanelWidth);
+        for (int m = 0; m < MR; ++m) acc[m][p] = _mm512_fmadd_ps(partial[m][p], scale, acc[m][p]);
+      }
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+  }
+};
+
+template <class Kernel, int P>
+void run_rows(int rows, const Tile& t) {
+  switch (rows) {
+    case 1: Kernel::template run<1, P>(t); break;
+    case 2: Kernel::template run<2, P>(t); break;
+    case 3: Kernel::template run<3, P>(t); break;
+    case 4: Kernel::template run<4, P>(t); break;
+    case 5: Kernel::template run<5, P>(t); break;
+    case 6: Kernel::template run<6, P>(t); break;
+    case 7: Kernel::template run<7, P>(t); break;
+    default: Kernel::template run<8, P>(t); break;
+  }
+}
+
+template <class Kernel>
+void drive(const PackedWeight& weight, const void* x, int64_t element_bytes, const PaddedRows& rows, float* y,
+           int64_t y_stride, int64_t panel_begin, int64_t panel_end) {
+  for (int64_t panel = panel_begin; panel < panel_end;) {
+    const bool group = panel_end - panel >= kTilePanels;
+    for (int64_t row = 0; row < rows.rows; row += kTileRows) {
+      const Tile tile{&weight, static_cast<const uint8_t*>(x) + row * rows.stride * element_bytes, rows.stride,
+                      panel, y + row * y_stride, y_stride};
+      const int count = static_cast<int>(std::min<int64_t>(kTileRows, rows.rows - row));
+      if (group) {
+        run_rows<Kernel, kTilePanels>(count, tile);
+      } else {
+        run_rows<Kernel, 1>(count, tile);
+      }
+    }
+    panel += group ? kTilePanels : 1;
+  }
+}
+
+// For the kernels with a partial sum per accumulator (Int8Dot, Int4Dot): up to 4 rows take tiles of
+// 3 panels (24 zmm accumulators), more rows tiles of 8 rows and 1 panel (16).
+template <class Kernel>
+void drive_partial_sums(const PackedWeight& weight, const PaddedRows& rows, float* y, int64_t y_stride,
+                        int64_t panel_begin, int64_t panel_end) {
+  constexpr int kFewRows = 4;
+  for (int64_t panel = panel_begin; panel < panel_end;) {
+    const bool group = rows.rows <= kFewRows && panel_end - panel >= kTilePanels;
+    for (int64_t row = 0; row < rows.rows; row += kTileRows) {
+      const Tile tile{&weight, rows.bf16 + row * rows.stride, rows.stride, panel, y + row * y_stride, y_stride};
+      const int count = static_cast<int>(std::min<int64_t>(kTileRows, rows.rows - row));
+      if (group) {
+        switch (count) {
+          case 1: Kernel::template run<1, kTilePanels>(tile); break;
+          case 2: Kernel::template run<2, kTilePanels>(tile); break;
+          case 3: Kernel::template run<3, kTilePanels>(tile); break;
+          default: Kernel::template run<4, kTilePanels>(tile); break;
+        }
+      } else {
+        run_rows<Kernel, 1>(count, tile);
+      }
+    }
+    panel += group ? kTilePanels : 1;
+  }
+}
+
+}  // namespace
+
+void matmul_avx512(const PackedWeight& weight, const PaddedRows& x, float* y, int64_t y_stride,
+                   int64_t panel_begin, int64_t panel_end) {
+  switch (weight.format) {
+    case WeightFormat::kBFloat16:
+      if (x.bf16 != nullptr) {
+        drive<BFloat16Dot>(weight, x.bf16, 2, x, y, y_stride, panel_begin, panel_end);
+      } else {
+        drive<BFloat16Fma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
+      }
+      break;
+    case WeightFormat::kInt8:
+      if (x.bf16 != nullptr) {
+        drive_partial_sums<Int8Dot>(weight, x, y, y_stride, panel_begin, panel_end);
+      } else {
+        drive<Int8Fma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
+      }
+      break;
+    case WeightFormat::kInt4:
+      if (x.bf16 != nullptr) {
+        drive_partial_sums<Int4Dot>(weight, x, y, y_stride, panel_begin, panel_end);
+      } else {
+        drive<Int4Fma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
+      }
+      break;
+  }
+}
+
+float stream_sum_avx512(const float* values, int64_t count) {
+  constexpr int kAccumulators = 8;
+  __m512 acc[kAccumulators];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 * kAccumulators <= count; i += 16 * kAccumulators)
+    for (int a = 0; a < kAccumulators; ++a) acc[a] = _mm512_add_ps(acc[a], _mm512_loadu_ps(values + i + 16 * a));
+  float total = 0.0f;
+  for (; i < count; ++i) total += values[i];
+  for (int a = 1; a < kAccumulators; ++a) acc[0] = _mm512_add_ps(acc[0], acc[a]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc[0]);
+  for (float lane : lanes) total += lane;
+  return total;
+}
+
+}  // namespace stepwise::kernels::detail

@@ -1,0 +1,82 @@
+// PackedLinears: packing a model's bfloat16 weights for core/kernels and running small products on them,
+// the output features split over the torch intra-op thread pool.
+#include "models/packed_linear.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <atomic>
+
+namespace stepwise {
+namespace {
+
+std::atomic<bool> kernels_enabled{true};
+std::atomic<int64_t> kernel_products{0};
+
+// Panels per thread chunk: at least ~64 KiB of weights, so tiny layers do not pay for a parallel region.
+int64_t grain_panels(const kernels::PackedWeight& packed) {
+  return std::max<int64_t>(1, (int64_t{64} << 10) / std::max<int64_t>(1, packed.panel_bytes));
+}
+
+}  // namespace
+
+void set_linear_kernels_enabled(bool enabled) { kernels_enabled.store(enabled); }
+bool linear_kernels_enabled() { return kernels_enabled.load(); }
+int64_t linear_kernel_products() { return kernel_products.load(); }
+
+std::shared_ptr<const PackedLinears> PackedLinears::pack(const std::vector<torch::Tensor>& weights) {
+  auto out = std::make_shared<PackedLinears>();
+  for (const torch::Tensor& weight : weights) {
+    if (!weight.defined() || !weight.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 ||
+        weight.dim() != 2 || weight.numel() == 0 || out->entries_.count(weight.unsafeGetTensorImpl()) != 0)
+      continue;
+    if (out->entries_.empty()) out->isa_ = kernels::active_isa();
+    const torch::Tensor contiguous = weight.contiguous();
+    Entry entry;
+    entry.packed = kernels::pack_bfloat16(reinterpret_cast<const uint16_t*>(contiguous.data_ptr<at::BFloat16>()),
+                                          weight.size(0), weight.size(1), "linear weight");
+    entry.data = weight.data_ptr();
+    entry.version = weight._version();
+    out->entries_.emplace(weight.unsafeGetTensorImpl(), std::move(entry));
+  }
+  return out;
+}
+
+int64_t PackedLinears::packed_bytes() const {
+  int64_t total = 0;
+  for (const auto& item : entries_) total += item.second.packed.bytes();
+  return total;
+}
+
+std::optional<torch::Tensor> PackedLinears::linear(const torch::Tensor& x, const torch::Tensor& weight,
+                                                   const torch::Tensor& bias) const {
+  if (!linear_kernels_enabled() || !x.device().is_cpu() || x.scalar_type() != torch::kBFloat16) return std::nullopt;
+  const auto found = entries_.find(weight.unsafeGetTensorImpl());
+  if (found == entries_.end()) return std::nullopt;
+  const Entry& entry = found->second;
+  if (weight.requires_grad() || weight.data_ptr() != entry.data || weight._version() != entry.version)
+    return std::nullopt;
+  if (torch::GradMode::is_enabled() && (x.requires_grad() || (bias.defined() && bias.requires_grad())))
+    return std::nullopt;
+  const int64_t in_features = entry.packed.in_features, out_features = entry.packed.out_features;
+  if (x.dim() < 1 || x.size(-1) != in_features || x.numel() == 0) return std::nullopt;
+  const int64_t rows = x.numel() / in_features;
+  if (rows > kernels::kMaxRows) return std::nullopt;
+
+  const torch::Tensor input = x.reshape({rows, in_features}).contiguous();            // (M, K) bfloat16
+  torch::Tensor output = torch::empty({rows, out_features}, x.options().dtype(torch::kFloat32));  // (M, N)
+  const kernels::Activations activations{input.data_ptr(), kernels::ElementType::kBFloat16, rows, in_features};
+  float* y = output.data_ptr<float>();
+  const kernels::PackedWeight& packed = entry.packed;
+  const kernels::Isa isa = isa_;
+  at::parallel_for(0, packed.panels(), grain_panels(packed), [&](int64_t begin, int64_t end) {
+    kernels::matmul(packed, activations, y, out_features, begin, end, isa);
+  });
+  kernel_products.fetch_add(1, std::memory_order_relaxed);
+  if (bias.defined()) output.add_(bias.to(torch::kFloat32));
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = out_features;
+  return output.to(x.scalar_type()).view(shape);
+}
+
+}  // namespace stepwise
