@@ -25,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${STEPWISE_BUILD_DIR:-build}
 
-numeric_tests=(test_kernels test_transformer test_checkpoint test_ar_decoder test_speculative_decoder test_prefix_store
+numeric_tests=(test_kernels test_attention test_transformer test_checkpoint test_ar_decoder test_speculative_decoder test_prefix_store
                test_diffusion_fixtures test_diffusion_batches test_diffusion_cli test_diffusion_properties
                test_training test_text_generate)
 
