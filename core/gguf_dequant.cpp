@@ -203,6 +203,7 @@ uint16_t float_to_bfloat16(float value) {
 }
 
 void dequantize(GgmlType type, const uint8_t* source, int64_t count, float* out) {
+  if (count <= 0) return;  // an empty tensor: `out` may be null
   if (type == GgmlType::kF32) {
     std::memcpy(out, source, static_cast<size_t>(count) * 4);
     return;
