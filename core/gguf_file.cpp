@@ -13,6 +13,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -78,6 +81,16 @@ uint64_t minimum_encoded_size(GgufValueType type) {
   return 1;
 }
 
+// A float32 value as the shortest decimal that rounds to it, in double precision: the value a writer
+// converting from decimal text (a config.json's 1e-06) started from, rather than 9.99999997e-07.
+double shortest_decimal(float value) {
+  if (!std::isfinite(value)) return static_cast<double>(value);
+  char text[64];
+  const auto result = std::to_chars(text, text + sizeof(text), value);
+  *result.ptr = '\0';
+  return std::strtod(text, nullptr);
+}
+
 bool is_known_value_type(uint32_t raw) { return raw <= static_cast<uint32_t>(GgufValueType::kFloat64); }
 
 void read_scalar(Cursor& cursor, GgufValueType type, GgufValue& out, const std::string& what) {
@@ -91,7 +104,7 @@ void read_scalar(Cursor& cursor, GgufValueType type, GgufValue& out, const std::
     case GgufValueType::kInt32: out.signed_value = cursor.read<int32_t>(what); break;
     case GgufValueType::kUint64: out.unsigned_value = cursor.read<uint64_t>(what); break;
     case GgufValueType::kInt64: out.signed_value = cursor.read<int64_t>(what); break;
-    case GgufValueType::kFloat32: out.float_value = cursor.read<float>(what); break;
+    case GgufValueType::kFloat32: out.float_value = shortest_decimal(cursor.read<float>(what)); break;
     case GgufValueType::kFloat64: out.float_value = cursor.read<double>(what); break;
     case GgufValueType::kBool: {
       const uint8_t raw = cursor.read<uint8_t>(what);
@@ -201,6 +214,13 @@ std::optional<GgmlType> ggml_type_from_name(const std::string& name) {
     if (candidate == lower) return static_cast<GgmlType>(raw);
   }
   return std::nullopt;
+}
+
+bool is_gguf_path(const std::string& path) {
+  if (path.size() < 5) return false;
+  std::string suffix = path.substr(path.size() - 5);
+  for (char& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return suffix == ".gguf";
 }
 
 int64_t GgufTensorInfo::elements() const {

@@ -29,7 +29,7 @@ struct GgufValue {
   GgufValueType element_type = GgufValueType::kUint8;  // arrays only
   uint64_t unsigned_value = 0;   // kUint8 .. kUint64
   int64_t signed_value = 0;      // kInt8 .. kInt64
-  double float_value = 0.0;      // kFloat32, kFloat64
+  double float_value = 0.0;      // kFloat64; kFloat32 as the shortest decimal that rounds to it
   bool bool_value = false;
   std::string string_value;
   uint64_t array_count = 0;   // arrays only
@@ -61,6 +61,10 @@ struct GgufTensorInfo {
   // Torch-order shape: dims reversed.
   std::vector<int64_t> shape() const;
 };
+
+// Whether `path` names a GGUF file (ends in ".gguf", any case): where a model directory is accepted,
+// such a path is read as a GGUF file instead.
+bool is_gguf_path(const std::string& path);
 
 class GgufFile {
  public:
