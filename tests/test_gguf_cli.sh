@@ -2,11 +2,13 @@
 # GGUF through the stepwise CLI: `convert` writes a fixture checkpoint as GGUF, `inspect` and `logits`
 # read it where a directory goes (f32 logits printed identically to the directory's), the tokenizer
 # inside a converted file serves `tokenize`, `--to safetensors` converts back, and bad GGUF input exits
-# 2 with a one-line error naming the file. Usage: test_gguf_cli.sh STEPWISE FIXTURES QWEN3_TOKENIZER_JSON
+# 2 with a one-line error naming the file; an experiment's models: entry takes a .gguf path.
+# Usage: test_gguf_cli.sh STEPWISE FIXTURES QWEN3_TOKENIZER_JSON RUN_EXPERIMENT
 set -u
 stepwise=$1
 fixtures=$2
 qwen3_tokenizer=$3
+run_experiment=$4
 failures=0
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -47,6 +49,22 @@ fi
 expect 2 "carries no tokenizer" -- "$stepwise" tokenize --tokenizer "$scratch/f32.gguf" --text hi
 expect 2 "no tokenizer.json\|carries no tokenizer" -- "$stepwise" generate --model "$scratch/f32.gguf" --prompt hi \
   --decoder ar --max-new-tokens 2
+
+# An experiment whose model is a GGUF file (no tokenizer inside: the character vocabulary).
+cat >"$scratch/experiment.yaml" <<YAML
+name: gguf-model
+output_dir: $scratch/results
+cache_dir: $scratch/cache
+threads: 1
+task: {type: sudoku, size: 4, givens: 10, num_examples: 2, seed: 7}
+models:
+  ar: {path: $scratch/q8.gguf}
+decoders:
+  - {name: ar, type: ar, model: ar}
+YAML
+expect 0 "summary.csv" -- "$run_experiment" "$scratch/experiment.yaml"
+if [ -f "$scratch/results/summary.csv" ] && grep -q "^ar-" "$scratch/results/summary.csv"; then
+  echo "ok: the experiment ran on the GGUF model"; else echo "FAIL: no results row"; failures=$((failures + 1)); fi
 
 # Bad input: exit 2, one line naming the file.
 printf 'GGUF\x01\x00\x00\x00' >"$scratch/v1.gguf"
