@@ -2,14 +2,18 @@
 // throws stepwise::Error; in a file that opened, every metadata value reads back through the getter of
 // its type (arrays decoded in full, with as many elements as the header says), the getters of other
 // types throw stepwise::Error, and every tensor lies inside the file and dequantizes to as many floats
-// as its shape holds.
+// as its shape holds. A file that opened is also read as a model description (gguf_transformer_config)
+// and, when it carries one, as a tokenizer, each either succeeding or throwing stepwise::Error; a
+// tokenizer that loads encodes a fixed text to ids inside its vocabulary.
 #include <cstdint>
 #include <functional>
 #include <vector>
 
+#include "core/bpe_tokenizer_gguf.h"
 #include "core/error.h"
 #include "core/gguf_dequant.h"
 #include "core/gguf_file.h"
+#include "models/gguf_layout.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -77,6 +81,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_EXPECT(file.tensor(info.name).offset == info.offset);
       std::vector<float> values(static_cast<size_t>(info.elements()));
       dequantize(info.type, file.data(info), info.elements(), values.data());
+    }
+    try {
+      gguf_transformer_config(file);
+    } catch (const Error&) {
+    }
+    if (gguf_has_tokenizer(file)) {
+      const BpeTokenizer tokenizer = bpe_tokenizer_from_gguf(file);
+      for (int64_t id : tokenizer.encode("Hello, world! 123")) FUZZ_EXPECT(id >= 0 && id < tokenizer.vocab_size());
     }
   } catch (const Error&) {
   }

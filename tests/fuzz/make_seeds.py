@@ -218,6 +218,18 @@ write(gg / "v2-every-tensor-type", gguf(
      ("q6_K", [256], 14, bytes(range(128)) + bytes(range(64)) + bytes(range(16)) + half_half)],
     version=2, alignment=64))
 write(gg / "no-tensors", gguf([("general.name", 8, gguf_string("empty"))], []))
+u32 = lambda v: struct.pack("<I", v)
+write(gg / "qwen2-model-with-tokenizer", gguf(
+    [("general.architecture", 8, gguf_string("qwen2")), ("qwen2.embedding_length", 4, u32(32)),
+     ("qwen2.feed_forward_length", 4, u32(32)), ("qwen2.block_count", 4, u32(1)),
+     ("qwen2.attention.head_count", 4, u32(2)), ("qwen2.context_length", 4, u32(64)),
+     ("qwen2.rope.freq_base", 6, floats(10000.0)), ("qwen2.attention.layer_norm_rms_epsilon", 6, floats(1e-6)),
+     ("tokenizer.ggml.model", 8, gguf_string("gpt2")), ("tokenizer.ggml.pre", 8, gguf_string("qwen2")),
+     ("tokenizer.ggml.tokens", 9, gguf_array(8, b"".join(gguf_string(t) for t in ["a", "b", "ab", "<|x|>"]), 4)),
+     ("tokenizer.ggml.token_type", 9, gguf_array(5, struct.pack("<4i", 1, 1, 1, 3), 4)),
+     ("tokenizer.ggml.merges", 9, gguf_array(8, gguf_string("a b"), 1)),
+     ("tokenizer.ggml.eos_token_id", 4, u32(3))],
+    [("token_embd.weight", [32, 4], 0, floats(*([0.5] * 128))), ("output_norm.weight", [32], 0, floats(*([1.0] * 32)))]))
 write(gg / "truncated-data", gguf([], [("w", [8], 0, floats(*range(8)))])[:-8])
 
 # libFuzzer dictionaries: the string literals of each parser's sources (keys, type names, enum values),
@@ -235,7 +247,7 @@ PARSER_SOURCES = {
                         "experiments/tasks/metric.cpp", "experiments/tasks/task_kind.cpp"],
     "run_journal": ["experiments/runner/run_journal.cpp", "experiments/runner/example_json.cpp"],
     "kv_entry": ["core/kv_disk_tier.cpp"],
-    "gguf": ["core/gguf_file.cpp"],
+    "gguf": ["core/gguf_file.cpp", "core/bpe_tokenizer_gguf.cpp", "models/gguf_layout.cpp"],
 }
 EXTRA_TOKENS = {
     "safetensors": ["F32", "BF16", "F16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "18446744073709551615",
