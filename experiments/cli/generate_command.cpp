@@ -39,7 +39,7 @@ int run_generate(const Args& args) {
       "[FLAGS]",
       "Generate a continuation of one prompt and print JSON {\"decoder\", \"tokens\", \"stats\"}; stats hold\n"
       "forward_calls (NFE), wall_s, first_token_s, generated_tokens and decoder-specific details.");
-  parser.add_option("model", "DIR", "checkpoint directory or .gguf file (the target model for speculative decoding)");
+  parser.add_option("model", "DIR", "checkpoint directory (the target model for speculative decoding)");
   parser.add_option("ids", "LIST", "comma-separated prompt token ids (or --prompt)");
   parser.add_option("prompt", "TEXT", "prompt text, encoded with the model's tokenizer.json; prints text");
   parser.add_option("tokenizer", "FILE", "tokenizer.json for --prompt (default: DIR/tokenizer.json)");
