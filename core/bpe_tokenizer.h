@@ -9,7 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "core/tokenizer.h"
 
@@ -23,6 +26,12 @@ class BpeTokenizer final : public Tokenizer {
  public:
   // Reads and validates `path`; throws stepwise::Error naming the file and the offending piece.
   static BpeTokenizer from_file(const std::string& path);
+  // The same from the parts of a tokenizer.json held elsewhere (a GGUF file, core/bpe_tokenizer_gguf.h):
+  // `config` is the tokenizer.json tree without model.vocab and model.merges, which come separately.
+  // `where` names the source in errors.
+  static BpeTokenizer from_parts(const std::string& where, const nlohmann::json& config,
+                                 std::vector<std::pair<std::string, int64_t>> vocab,
+                                 std::vector<std::pair<std::string, std::string>> merges);
 
   BpeTokenizer(BpeTokenizer&&) noexcept;
   BpeTokenizer& operator=(BpeTokenizer&&) noexcept;

@@ -456,15 +456,11 @@ void load_added_tokens(const Loader& loader, const Json& list, const bpe::ByteLe
   }
 }
 
-}  // namespace
-
-BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
-  const Loader loader(path);
-  TokenizerFile file = loader.read();
+// Fills `state` from what a tokenizer.json holds.
+void load_state(const Loader& loader, TokenizerFile& file, bpe::TokenizerState* state) {
   if (!file.config.is_object()) loader.error("the top level must be an object");
   const bpe::ByteLevelAlphabet alphabet;
-  auto state = std::make_unique<bpe::TokenizerState>();
-  state->path = path;
+  state->path = loader.path();
   const Json& config = file.config;
   const Json added_tokens = config.value("added_tokens", Json::array());
   const int64_t defined = static_cast<int64_t>(file.vocab.size() + (added_tokens.is_array() ? added_tokens.size() : 0));
@@ -478,6 +474,30 @@ BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
   load_pre_tokenizer(loader, pre_tokenizer, "pre_tokenizer", state->pre_tokenizer);
   check_decoder(loader, config.value("decoder", Json()));
   load_added_tokens(loader, added_tokens, alphabet, *state, id_limit);
+}
+
+}  // namespace
+
+BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
+  const Loader loader(path);
+  TokenizerFile file = loader.read();
+  auto state = std::make_unique<bpe::TokenizerState>();
+  load_state(loader, file, state.get());
+  return BpeTokenizer(std::move(state));
+}
+
+BpeTokenizer BpeTokenizer::from_parts(const std::string& where, const nlohmann::json& config,
+                                      std::vector<std::pair<std::string, int64_t>> vocab,
+                                      std::vector<std::pair<std::string, std::string>> merges) {
+  const Loader loader(where);
+  TokenizerFile file;
+  file.config = config;
+  file.has_vocab = true;
+  file.has_merges = true;
+  file.vocab = std::move(vocab);
+  file.merges = std::move(merges);
+  auto state = std::make_unique<bpe::TokenizerState>();
+  load_state(loader, file, state.get());
   return BpeTokenizer(std::move(state));
 }
 

@@ -31,6 +31,8 @@ const Command kCommands[] = {
     {"train", "train a small AR or diffusion model on generated Sudoku / Countdown", stepwise::cli::run_train},
     {"cache", "prefix store on disk: stats (entries, bytes, damage) or clear", stepwise::cli::run_cache},
     {"kernels", "list the matrix-product kernel paths this CPU can run (STEPWISE_KERNELS)", stepwise::cli::run_kernels},
+    {"convert", "write a checkpoint as GGUF (f32, f16, bf16, q8_0, q4_0) or as a Hugging Face directory",
+     stepwise::cli::run_convert},
 };
 
 void print_usage(std::ostream& out) {

@@ -13,7 +13,10 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "core/gguf_file.h"
 #include "core/sampling.h"
+#include "models/gguf_checkpoint.h"
+#include "models/tensor_source.h"
 
 namespace stepwise {
 namespace {
@@ -70,21 +73,31 @@ bool is_ignorable(const std::string& name) {
   return name.find("rotary_emb.inv_freq") != std::string::npos;
 }
 
+// The safetensors files of a checkpoint directory as a TensorSource.
+class SafetensorsSource : public TensorSource {
+ public:
+  explicit SafetensorsSource(const std::string& directory) : store_(directory) {}
+  std::vector<std::string> names() const override { return store_.names(); }
+  bool contains(const std::string& name) const override { return store_.contains(name); }
+  std::vector<int64_t> shape(const std::string& name) const override { return store_.info(name).shape; }
+  std::string file_of(const std::string& name) const override { return store_.file_of(name); }
+  torch::Tensor load(const std::string& name, torch::ScalarType dtype) const override {
+    return store_.load(name, dtype);
+  }
+
+ private:
+  TensorStore store_;
+};
+
 }  // namespace
 
-std::shared_ptr<Transformer> load_checkpoint(const std::string& directory, const LoadOptions& options) {
-  namespace fs = std::filesystem;
-  std::error_code status_error;  // an over-long or unreadable path is reported, not thrown
-  check(fs::is_directory(directory, status_error), directory, ": not a directory",
-        status_error ? " (" + status_error.message() + ")" : "");
-  TransformerConfig config = load_transformer_config((fs::path(directory) / "config.json").string());
-  TensorStore store(directory);
-
+std::shared_ptr<Transformer> build_transformer(TransformerConfig config, const TensorSource& source,
+                                               const std::string& where, const LoadOptions& options) {
   // Optional parts are decided by the tensors present (Qwen2 configs do not announce their biases).
-  config.attention_bias = store.contains("model.layers.0.self_attn.q_proj.bias");
-  config.output_bias = store.contains("model.layers.0.self_attn.o_proj.bias");
-  config.mlp_bias = store.contains("model.layers.0.mlp.gate_proj.bias");
-  if (!config.qk_norm && store.contains("model.layers.0.self_attn.q_norm.weight")) config.qk_norm = true;
+  config.attention_bias = source.contains("model.layers.0.self_attn.q_proj.bias");
+  config.output_bias = source.contains("model.layers.0.self_attn.o_proj.bias");
+  config.mlp_bias = source.contains("model.layers.0.mlp.gate_proj.bias");
+  if (!config.qk_norm && source.contains("model.layers.0.self_attn.q_norm.weight")) config.qk_norm = true;
 
   TransformerWeights weights;
   std::set<std::string> expected;
@@ -92,27 +105,37 @@ std::shared_ptr<Transformer> load_checkpoint(const std::string& directory, const
       config,
       [&](const std::string& name, std::vector<int64_t> shape, torch::Tensor* slot) {
         expected.insert(name);
-        check(store.contains(name), directory, ": missing tensor '", name, "' (expected shape ", shape_text(shape),
+        check(source.contains(name), where, ": missing tensor '", name, "' (expected shape ", shape_text(shape),
               ")");
-        const TensorInfo& info = store.info(name);
-        check(info.shape == shape, store.file_of(name), ": tensor '", name, "' has shape ", shape_text(info.shape),
+        const std::vector<int64_t> stored = source.shape(name);
+        check(stored == shape, source.file_of(name), ": tensor '", name, "' has shape ", shape_text(stored),
               ", expected ", shape_text(shape));
-        torch::Tensor value = store.load(name, options.dtype);
+        torch::Tensor value = source.load(name, options.dtype);
         // One pass per tensor: a NaN or Inf weight would turn every logit into NaN.
-        check(torch::isfinite(value).all().item<bool>(), store.file_of(name), ": tensor '", name,
+        check(torch::isfinite(value).all().item<bool>(), source.file_of(name), ": tensor '", name,
               "' holds NaN or infinite values");
         *slot = value.to(options.device);
       },
       weights);
-  for (const auto& name : store.names()) {
+  for (const auto& name : source.names()) {
     if (expected.count(name) || is_ignorable(name)) continue;
     // Some writers store a tied head anyway; the embedding serves as the head.
     if (name == "lm_head.weight" && config.tie_word_embeddings) continue;
-    fail(store.file_of(name), ": unexpected tensor '", name, "' (not part of a ", config.model_type,
+    fail(source.file_of(name), ": unexpected tensor '", name, "' (not part of a ", config.model_type,
          " model with this config)");
   }
   if (config.tie_word_embeddings) weights.lm_head = weights.embed_tokens;
   return std::make_shared<Transformer>(std::move(config), std::move(weights));
+}
+
+std::shared_ptr<Transformer> load_checkpoint(const std::string& path, const LoadOptions& options) {
+  namespace fs = std::filesystem;
+  if (is_gguf_path(path)) return load_gguf_checkpoint(path, options);  // a GGUF file where a directory goes
+  std::error_code status_error;  // an over-long or unreadable path is reported, not thrown
+  check(fs::is_directory(path, status_error), path, ": not a directory",
+        status_error ? " (" + status_error.message() + ")" : "");
+  TransformerConfig config = load_transformer_config((fs::path(path) / "config.json").string());
+  return build_transformer(std::move(config), SafetensorsSource(path), path, options);
 }
 
 void save_checkpoint(const Transformer& model, const std::string& directory) {

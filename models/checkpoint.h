@@ -1,7 +1,8 @@
 // Getting weights in and out of the Hugging Face layout: a directory with config.json and
-// model.safetensors (or sharded with model.safetensors.index.json). Loading is strict: a missing,
-// unexpected or wrong-shaped tensor is an error naming the tensor and the file. Saving writes the
-// same layout, so models trained here reload like downloaded ones. Also random initialisation.
+// model.safetensors (or sharded with model.safetensors.index.json), or a GGUF file (models/
+// gguf_checkpoint.h), which load_checkpoint accepts wherever a directory is. Loading is strict: a
+// missing, unexpected or wrong-shaped tensor is an error naming the tensor and the file. Saving writes
+// the Hugging Face layout, so models trained here reload like downloaded ones. Also random initialisation.
 #pragma once
 
 #include <torch/types.h>
@@ -19,7 +20,8 @@ struct LoadOptions {
   torch::Device device = torch::kCPU;
 };
 
-// Loads config.json + safetensors from `directory`.
+// Loads config.json + safetensors from `directory`, or the GGUF file `directory` names when it ends in
+// .gguf (models/tensor_source.h has the strict part both share).
 std::shared_ptr<Transformer> load_checkpoint(const std::string& directory, const LoadOptions& options = {});
 
 // Writes config.json and model.safetensors (weights stored in the model's dtype) into `directory`.

@@ -19,5 +19,6 @@ int run_tokenize(const Args& args);
 int run_train(const Args& args);
 int run_cache(const Args& args);
 int run_kernels(const Args& args);
+int run_convert(const Args& args);
 
 }  // namespace stepwise::cli

@@ -6,21 +6,34 @@
 
 #include "core/cli_args.h"
 #include "core/error.h"
+#include "core/gguf_file.h"
 #include "core/runtime.h"
 #include "core/safetensors.h"
 #include "experiments/cli/commands.h"
 #include "models/checkpoint.h"
+#include "models/gguf_checkpoint.h"
 
 namespace stepwise::cli {
 
 int run_inspect(const Args& args) {
-  ArgParser parser("stepwise inspect --model DIR", "Describe a Hugging Face checkpoint directory as JSON.");
-  parser.add_option("model", "DIR", "checkpoint directory (config.json + safetensors)");
+  ArgParser parser("stepwise inspect --model DIR|FILE.gguf",
+                   "Describe a Hugging Face checkpoint directory or a GGUF file as JSON.");
+  parser.add_option("model", "DIR", "checkpoint directory (config.json + safetensors) or .gguf file");
   if (!parser.parse(args)) return 0;
   configure_threads();
   const std::string directory = parser.get("model");
-  TensorStore store(directory);
   auto model = load_checkpoint(directory);
+  std::string stored_dtype;
+  size_t tensor_count = 0;
+  if (is_gguf_path(directory)) {
+    const GgufFile file(directory);
+    stored_dtype = gguf_tensor_type_summary(file);  // GGUF mixes types: counts per ggml type
+    tensor_count = file.tensors().size();
+  } else {
+    TensorStore store(directory);
+    stored_dtype = store.stored_dtype();
+    tensor_count = store.names().size();
+  }
   const TransformerConfig& c = model->config();
   nlohmann::ordered_json out;
   out["model_type"] = c.model_type;
@@ -39,9 +52,9 @@ int run_inspect(const Args& args) {
   out["qk_norm"] = c.qk_norm;
   out["tied_embeddings"] = c.tie_word_embeddings;
   out["parameters"] = model->parameter_count();
-  out["stored_dtype"] = store.stored_dtype();
+  out["stored_dtype"] = stored_dtype;
   out["config_dtype"] = c.stored_dtype;
-  out["tensors"] = store.names().size();
+  out["tensors"] = tensor_count;
   if (c.mask_token_id) out["mask_token_id"] = *c.mask_token_id;
   if (!c.eos_token_ids.empty()) out["eos_token_ids"] = c.eos_token_ids;
   std::cout << out.dump(2) << "\n";
@@ -52,7 +65,7 @@ int run_logits(const Args& args) {
   ArgParser parser("stepwise logits --model DIR --ids 1,2,3 [--attention causal|bidirectional] [--dtype D]",
                    "Print raw (unshifted) logits of one token sequence as JSON {\"logits\": [[...], ...]},\n"
                    "one row per input position.");
-  parser.add_option("model", "DIR", "checkpoint directory");
+  parser.add_option("model", "DIR", "checkpoint directory or .gguf file");
   parser.add_option("ids", "LIST", "comma-separated input token ids");
   parser.add_option("attention", "KIND", "causal | bidirectional (default: the model's own kind)");
   parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16 (float16 is not supported on CPU)", "float32");

@@ -1,5 +1,5 @@
 // Text in, text out for `stepwise generate`: finds the tokenizer that belongs to a checkpoint
-// (DIR/tokenizer.json unless another file is given), optionally wraps the prompt in the Qwen chat
+// (DIR/tokenizer.json, or the one inside a GGUF file, unless another file is given), optionally wraps the prompt in the Qwen chat
 // format (<|im_start|>user ... <|im_end|> <|im_start|>assistant), and turns generated ids into text.
 #pragma once
 
@@ -11,7 +11,8 @@
 
 namespace stepwise::cli {
 
-// `tokenizer_file` when given, else MODEL_DIR/tokenizer.json; a clear error when neither exists.
+// `tokenizer_file` when given (a tokenizer.json or a .gguf file), else the tokenizer inside a .gguf model
+// file, else MODEL_DIR/tokenizer.json; a clear error when there is none.
 std::unique_ptr<BpeTokenizer> load_model_tokenizer(const std::string& model_dir,
                                                    const std::optional<std::string>& tokenizer_file);
 

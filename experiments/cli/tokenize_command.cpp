@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bpe_tokenizer.h"
+#include "core/bpe_tokenizer_gguf.h"
 #include "core/cli_args.h"
 #include "core/error.h"
 #include "core/regular_file.h"
@@ -31,7 +32,7 @@ int run_tokenize(const Args& args) {
       "Encode text to token ids, printed as {\"ids\": [...]}, or decode ids to text, printed as {\"text\": \"...\"},\n"
       "with a Hugging Face byte-level BPE tokenizer.json (Qwen2 / Qwen3 / LLaMA-3 style; scripts/fetch_tokenizer.sh\n"
       "puts the Qwen3 one at .cache/qwen3/tokenizer.json). Encoding adds no special tokens.");
-  parser.add_option("tokenizer", "FILE", "tokenizer.json to use");
+  parser.add_option("tokenizer", "FILE", "tokenizer.json to use, or a .gguf file holding one");
   parser.add_option("text", "TEXT", "UTF-8 text to encode");
   parser.add_option("text-file", "FILE", "encode the contents of FILE instead of --text");
   parser.add_option("decode", "IDS", "comma-separated token ids to decode instead");
@@ -45,7 +46,7 @@ int run_tokenize(const Args& args) {
   const std::string text = parser.given("text")        ? parser.get("text")
                            : parser.given("text-file") ? read_text_file(parser.get("text-file"))
                                                        : std::string();
-  const BpeTokenizer tokenizer = BpeTokenizer::from_file(parser.get("tokenizer"));
+  const BpeTokenizer tokenizer = load_bpe_tokenizer(parser.get("tokenizer"));
 
   nlohmann::json out;
   if (parser.given("decode")) {

@@ -15,6 +15,8 @@
 
 #include "core/atomic_file.h"
 #include "core/bpe_tokenizer.h"
+#include "core/bpe_tokenizer_gguf.h"
+#include "core/gguf_file.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "experiments/runner/task_training.h"
@@ -145,12 +147,17 @@ std::unique_ptr<Tokenizer> ModelProvider::tokenizer(const std::string& name) con
   std::string choice = model.tokenizer;
   if (choice == "auto") {
     if (model.train) return std::make_unique<CharTokenizer>();
+    if (is_gguf_path(*model.path)) {
+      const GgufFile file(*model.path);
+      if (gguf_has_tokenizer(file)) return std::make_unique<BpeTokenizer>(bpe_tokenizer_from_gguf(file));
+      return std::make_unique<CharTokenizer>();
+    }
     const fs::path candidate = fs::path(*model.path) / "tokenizer.json";
     if (fs::exists(candidate)) return std::make_unique<BpeTokenizer>(BpeTokenizer::from_file(candidate.string()));
     return std::make_unique<CharTokenizer>();
   }
   if (choice == "char") return std::make_unique<CharTokenizer>();
-  return std::make_unique<BpeTokenizer>(BpeTokenizer::from_file(choice));
+  return std::make_unique<BpeTokenizer>(load_bpe_tokenizer(choice));
 }
 
 }  // namespace stepwise::runner

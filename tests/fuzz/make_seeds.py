@@ -170,6 +170,68 @@ spec = target("experiment_spec")
 for config_file in sorted((ROOT / "configs").glob("*.yaml")):
     shutil.copy(config_file, spec / config_file.stem)
 
+# gguf: magic, version, counts, typed metadata, tensor infos, then the data section at the alignment.
+def gguf_string(text):
+    data = text.encode()
+    return struct.pack("<Q", len(data)) + data
+
+
+def gguf(metadata, tensors, version=3, alignment=32):
+    """metadata: [(key, type id, packed value)]; tensors: [(name, dims, ggml type, payload)]."""
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(metadata))
+    for key, type_id, packed in metadata:
+        out += gguf_string(key) + struct.pack("<I", type_id) + packed
+    offset, data = 0, b""
+    for name, dims, ggml_type, payload in tensors:
+        out += gguf_string(name) + struct.pack("<I", len(dims)) + struct.pack(f"<{len(dims)}q", *dims)
+        out += struct.pack("<IQ", ggml_type, offset)
+        data += payload + b"\0" * ((alignment - len(payload) % alignment) % alignment)
+        offset = len(data)
+    out += b"\0" * ((alignment - len(out) % alignment) % alignment)
+    return out + data
+
+
+def gguf_array(element_type, packed_elements, count):
+    return struct.pack("<IQ", element_type, count) + packed_elements
+
+
+gg = target("gguf")
+half_one, half_half = struct.pack("<H", 0x3C00), struct.pack("<H", 0x3800)
+tokens = [b"a", b"b", b"ab"]
+write(gg / "every-metadata-type", gguf(
+    [("general.architecture", 8, gguf_string("qwen3")), ("u8", 0, b"\x07"), ("i8", 1, b"\xff"),
+     ("u16", 2, struct.pack("<H", 500)), ("i16", 3, struct.pack("<h", -5)), ("u32", 4, struct.pack("<I", 9)),
+     ("i32", 5, struct.pack("<i", -9)), ("f32", 6, floats(0.5)), ("flag", 7, b"\x01"),
+     ("u64", 10, struct.pack("<Q", 2**63)), ("i64", 11, struct.pack("<q", -3)), ("f64", 12, struct.pack("<d", 1e-6)),
+     ("tokenizer.ggml.tokens", 9, gguf_array(8, b"".join(gguf_string(t.decode()) for t in tokens), 3)),
+     ("tokenizer.ggml.token_type", 9, gguf_array(5, struct.pack("<3i", 1, 1, 1), 3)),
+     ("scores", 9, gguf_array(6, floats(0.0, -1.0), 2))],
+    [("w", [2, 2], 0, floats(1, 2, 3, 4))]))
+write(gg / "v2-every-tensor-type", gguf(
+    [("general.alignment", 4, struct.pack("<I", 64))],
+    [("f32", [4], 0, floats(1, 2, 3, 4)), ("f16", [2], 1, half_one * 2), ("bf16", [2], 30, b"\x80\x3f" * 2),
+     ("q8_0", [32], 8, half_half + bytes(range(32))), ("q4_0", [32], 2, half_one + bytes(range(16))),
+     ("q4_1", [32], 3, half_one * 2 + bytes(range(16))), ("q5_0", [32], 6, half_one + b"\x55" * 4 + bytes(range(16))),
+     ("q5_1", [32], 7, half_one * 2 + b"\xaa" * 4 + bytes(range(16))),
+     ("q4_K", [256], 12, half_one * 2 + bytes(range(12)) + bytes(range(128))),
+     ("q5_K", [256], 13, half_one * 2 + bytes(range(12)) + bytes(range(32)) + bytes(range(128))),
+     ("q6_K", [256], 14, bytes(range(128)) + bytes(range(64)) + bytes(range(16)) + half_half)],
+    version=2, alignment=64))
+write(gg / "no-tensors", gguf([("general.name", 8, gguf_string("empty"))], []))
+u32 = lambda v: struct.pack("<I", v)
+write(gg / "qwen2-model-with-tokenizer", gguf(
+    [("general.architecture", 8, gguf_string("qwen2")), ("qwen2.embedding_length", 4, u32(32)),
+     ("qwen2.feed_forward_length", 4, u32(32)), ("qwen2.block_count", 4, u32(1)),
+     ("qwen2.attention.head_count", 4, u32(2)), ("qwen2.context_length", 4, u32(64)),
+     ("qwen2.rope.freq_base", 6, floats(10000.0)), ("qwen2.attention.layer_norm_rms_epsilon", 6, floats(1e-6)),
+     ("tokenizer.ggml.model", 8, gguf_string("gpt2")), ("tokenizer.ggml.pre", 8, gguf_string("qwen2")),
+     ("tokenizer.ggml.tokens", 9, gguf_array(8, b"".join(gguf_string(t) for t in ["a", "b", "ab", "<|x|>"]), 4)),
+     ("tokenizer.ggml.token_type", 9, gguf_array(5, struct.pack("<4i", 1, 1, 1, 3), 4)),
+     ("tokenizer.ggml.merges", 9, gguf_array(8, gguf_string("a b"), 1)),
+     ("tokenizer.ggml.eos_token_id", 4, u32(3))],
+    [("token_embd.weight", [32, 4], 0, floats(*([0.5] * 128))), ("output_norm.weight", [32], 0, floats(*([1.0] * 32)))]))
+write(gg / "truncated-data", gguf([], [("w", [8], 0, floats(*range(8)))])[:-8])
+
 # libFuzzer dictionaries: the string literals of each parser's sources (keys, type names, enum values),
 # so mutations can insert whole keywords. Written to tests/fuzz/dict/<target>.dict.
 import re
@@ -185,6 +247,7 @@ PARSER_SOURCES = {
                         "experiments/tasks/metric.cpp", "experiments/tasks/task_kind.cpp"],
     "run_journal": ["experiments/runner/run_journal.cpp", "experiments/runner/example_json.cpp"],
     "kv_entry": ["core/kv_disk_tier.cpp"],
+    "gguf": ["core/gguf_file.cpp", "core/bpe_tokenizer_gguf.cpp", "models/gguf_layout.cpp"],
 }
 EXTRA_TOKENS = {
     "safetensors": ["F32", "BF16", "F16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "18446744073709551615",
@@ -194,6 +257,7 @@ EXTRA_TOKENS = {
     "task_records": ["input", "output", "prediction", "=", "+", "-", "*", "/", ",", "\\x0a", "9223372036854775807"],
     "run_journal": ["kind", "header", "example", "complete", "fuzz-run", "stepwise-run-journal"],
     "kv_entry": ["keys", "values", "format", "key", "checksum", "tokens", "0123456789abcdeffedcba9876543210"],
+    "gguf": ["GGUF", "general.alignment", "general.architecture", "tokenizer.ggml.tokens", "tokenizer.ggml.merges"],
 }
 literal = re.compile(r'"((?:[^"\\\n]|\\.){1,40})"')
 dict_dir = ROOT / "tests" / "fuzz" / "dict"
@@ -207,6 +271,6 @@ for name, sources in PARSER_SOURCES.items():
     entries = []
     for word in sorted(words):
         entries.append(f'"{word}"')
-        if name != "experiment_spec":
+        if name not in ("experiment_spec", "gguf"):
             entries.append(f'"\\"{word}\\""')  # as a JSON string
     (dict_dir / f"{name}.dict").write_text("# generated by tests/fuzz/make_seeds.py\n" + "\n".join(entries) + "\n")
