@@ -4,24 +4,10 @@
 set -u
 stepwise=$1
 fixtures=$2
-failures=0
-passes=0
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-expect() {  # expect CODE PATTERN -- command...
-  local code=$1 pattern=$2
-  shift 3
-  "$@" >"$scratch/out" 2>"$scratch/err"
-  local got=$?
-  if [ "$got" -ne "$code" ] || ! grep -q -- "$pattern" "$scratch/err" "$scratch/out"; then
-    echo "FAIL: $* -> exit $got (want $code), output lacks '$pattern':"; cat "$scratch/err"
-    failures=$((failures + 1))
-  else
-    echo "ok: $*"
-    passes=$((passes + 1))
-  fi
-}
+source "$(dirname "$0")/cli_expect.sh"
 
 expect 0 "--model DIR" -- "$stepwise" inspect --help
 expect 0 "--attention" -- "$stepwise" logits --help

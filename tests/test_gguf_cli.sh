@@ -9,22 +9,10 @@ stepwise=$1
 fixtures=$2
 qwen3_tokenizer=$3
 run_experiment=$4
-failures=0
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-expect() {  # expect CODE PATTERN -- command...
-  local code=$1 pattern=$2
-  shift 3
-  "$@" >"$scratch/out" 2>"$scratch/err"
-  local got=$?
-  if [ "$got" -ne "$code" ] || ! grep -q -- "$pattern" "$scratch/err" "$scratch/out"; then
-    echo "FAIL: $* -> exit $got (want $code), output lacks '$pattern':"; cat "$scratch/err"
-    failures=$((failures + 1))
-  else
-    echo "ok: $*"
-  fi
-}
+source "$(dirname "$0")/cli_expect.sh"
 
 model="$fixtures/models/qwen3-tiny"
 expect 0 '"type":"q8_0"' -- "$stepwise" convert --model "$model" --to gguf --type q8_0 --out "$scratch/q8.gguf"
