@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "models/checkpoint.h"
+#include "tests/expect_error.h"
 #include "tests/fixture_utils.h"
 
 namespace stepwise {
@@ -20,18 +21,7 @@ using testing::copy_fixture;
 using testing::fixture_model;
 using testing::TempDir;
 
-// Runs `action`, expects a stepwise::Error whose message contains every one of `parts`.
-template <typename Action>
-void expect_error(Action action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message << " lacks " << part;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "multi-line message: " << message;
-  }
-}
+using testing::expect_error;
 
 std::vector<std::pair<std::string, torch::Tensor>> tensors_of(const std::string& path) {
   SafetensorsFile file(path);

@@ -18,6 +18,7 @@
 #include "models/checkpoint.h"
 #include "models/gguf_checkpoint.h"
 #include "models/gguf_layout.h"
+#include "tests/expect_error.h"
 #include "tests/fixture_utils.h"
 
 namespace stepwise {
@@ -29,16 +30,7 @@ using testing::TempDir;
 const std::vector<std::string> kFixtures = {"qwen2-tiny", "qwen2-tiny-bf16", "qwen3-tiny", "llama-tiny",
                                             "llama-bidir-tiny", "dream-tiny"};
 
-template <typename Action>
-void expect_error(Action action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message << " lacks " << part;
-  }
-}
+using testing::expect_error;
 
 torch::Tensor logits_of(const Transformer& model) {
   torch::NoGradGuard no_grad;
