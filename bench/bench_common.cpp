@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "core/timing.h"
 #include "models/checkpoint.h"
 

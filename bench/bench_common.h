@@ -4,7 +4,7 @@
 // Random weights are enough for timing; acceptance-dependent figures are reported as measured.
 #pragma once
 
-#include "core/runtime.h"  // relaunch_with_quiet_thread_pools, configure_threads
+#include "core/tensor/runtime.h"  // relaunch_with_quiet_thread_pools, configure_threads
 
 #include <torch/types.h>
 

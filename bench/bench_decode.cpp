@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "bench/bench_common.h"
-#include "core/kv_cache.h"
-#include "core/runtime.h"
-#include "core/sampling.h"
+#include "core/tensor/kv_cache.h"
+#include "core/tensor/runtime.h"
+#include "core/tensor/sampling.h"
 #include "core/timing.h"
 #include "decoders/ar_decoder.h"
 #include "decoders/speculative_decoder.h"

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
-#include "core/prefix_store.h"
+#include "core/prefix_store/prefix_store.h"
 #include "decoders/ar_decoder.h"
 #include "decoders/prefix_reuse.h"
 #include "decoders/request_order.h"

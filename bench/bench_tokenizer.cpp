@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/bpe_tokenizer.h"
+#include "core/tokenizer/bpe_tokenizer.h"
 #include "core/error.h"
 
 namespace {

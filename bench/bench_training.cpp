@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "bench/bench_common.h"
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "experiments/tasks/sudoku_generator.h"
 #include "experiments/training/plain_task_training.h"
 #include "models/checkpoint.h"
-#include "models/training/diffusion_init.h"
-#include "models/training/model_presets.h"
-#include "models/training/trainer.h"
+#include "experiments/training/diffusion_init.h"
+#include "experiments/training/model_presets.h"
+#include "experiments/training/trainer.h"
 #include "models/transformer.h"
 
 namespace stepwise {

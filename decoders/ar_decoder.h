@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/sampling_params.h"
+#include "core/tensor/sampling_params.h"
 #include "decoders/decoder.h"
 
 namespace stepwise {

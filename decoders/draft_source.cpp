@@ -8,8 +8,8 @@
 #include <variant>
 
 #include "core/error.h"
-#include "core/kv_cache.h"
-#include "core/sampling.h"
+#include "core/tensor/kv_cache.h"
+#include "core/tensor/sampling.h"
 #include "core/timing.h"
 #include "models/transformer.h"
 

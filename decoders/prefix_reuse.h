@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "core/content_hash.h"
-#include "core/kv_block.h"
-#include "core/kv_cache.h"
-#include "core/prefix_store.h"
+#include "core/prefix_store/kv_block.h"
+#include "core/tensor/kv_cache.h"
+#include "core/prefix_store/prefix_store.h"
 
 namespace stepwise {
 

@@ -13,8 +13,8 @@
 #include <utility>
 
 #include "core/error.h"
-#include "core/kv_cache.h"
-#include "core/sampling.h"
+#include "core/tensor/kv_cache.h"
+#include "core/tensor/sampling.h"
 #include "core/timing.h"
 #include "decoders/draft_source.h"
 #include "decoders/prefix_reuse.h"

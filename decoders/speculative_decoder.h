@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/sampling_params.h"
+#include "core/tensor/sampling_params.h"
 #include "decoders/decoder.h"
 #include "decoders/draft_spec.h"
 

@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "core/sampling.h"
+#include "core/tensor/sampling.h"
 
 namespace stepwise {
 

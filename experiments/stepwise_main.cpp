@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "experiments/cli/commands.h"
 
 namespace {

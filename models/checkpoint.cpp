@@ -12,9 +12,9 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/safetensors.h"
+#include "core/tensor/safetensors.h"
 #include "core/gguf_file.h"
-#include "core/sampling.h"
+#include "core/tensor/sampling.h"
 #include "models/gguf_checkpoint.h"
 #include "models/tensor_source.h"
 

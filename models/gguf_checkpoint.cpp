@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "core/bpe_tokenizer_gguf.h"
+#include "core/tokenizer/bpe_tokenizer_gguf.h"
 #include "core/error.h"
 #include "core/gguf_dequant.h"
 #include "core/gguf_writer.h"

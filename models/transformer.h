@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/attention.h"
-#include "core/kv_cache.h"
+#include "core/tensor/attention.h"
+#include "core/tensor/kv_cache.h"
 #include "models/transformer_config.h"
 
 namespace stepwise {

@@ -19,7 +19,7 @@
 #   STEPWISE_CORETYPES      space-separated OPENBLAS_CORETYPE values to try instead of every family
 #   STEPWISE_ONEDNN_ISAS    space-separated ONEDNN_MAX_CPU_ISA values to try instead of every level
 #   STEPWISE_REPORT_BOUNDS  set: the tests also print each measured difference against its bound and
-#                           each greedy margin (tests/fixture_utils.h), and the logs are kept
+#                           each greedy margin (tests/support/fixture_utils.h), and the logs are kept
 # Exit status 0 when every selected configuration passes, 1 otherwise; a summary table ends the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/content_hash.h"
-#include "core/kv_cache.h"
+#include "core/tensor/kv_cache.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/denoiser.h"
 #include "decoders/diffusion/diffusion_config.h"

@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "core/error.h"
-#include "core/kv_cache.h"
+#include "core/tensor/kv_cache.h"
 #include "models/transformer.h"
 #include "models/transformer_config.h"
 

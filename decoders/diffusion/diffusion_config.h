@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/sampling_params.h"
+#include "core/tensor/sampling_params.h"
 
 namespace stepwise {
 

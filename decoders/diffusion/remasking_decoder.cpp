@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/sampling.h"
+#include "core/tensor/sampling.h"
 #include "core/timing.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/canvas_forward.h"

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/sampling.h"
+#include "core/tensor/sampling.h"
 
 namespace stepwise {
 namespace {

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "core/sampling_params.h"
+#include "core/tensor/sampling_params.h"
 #include "decoders/diffusion/diffusion_config.h"
 
 namespace stepwise {

@@ -1,5 +1,5 @@
 // `stepwise cache stats|clear --path DIR`: look into or empty the disk tier of a prefix store (the
-// directory an experiment's prefix_cache.disk_path names; core/kv_disk_tier.h). `stats` counts entries,
+// directory an experiment's prefix_cache.disk_path names; core/prefix_store/kv_disk_tier.h). `stats` counts entries,
 // tokens and bytes, unfinished writes and damaged entries, and entries per model identity and dtype;
 // `clear` removes every entry and unfinished write the store wrote (by its naming, never through a link)
 // and keeps the directory a store.
@@ -7,10 +7,10 @@
 #include <iostream>
 #include <string>
 
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
-#include "core/kv_disk_tier.h"
-#include "core/kv_store_clear.h"
+#include "core/prefix_store/kv_disk_tier.h"
+#include "core/prefix_store/kv_store_clear.h"
 #include "experiments/cli/commands.h"
 
 namespace stepwise::cli {

@@ -5,11 +5,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
 #include "core/gguf_file.h"
 #include "core/regular_file.h"
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "experiments/cli/commands.h"
 #include "models/checkpoint.h"
 #include "models/gguf_checkpoint.h"

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <iostream>
 
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
 #include "experiments/cli/commands.h"
 #include "experiments/tasks/countdown_generator.h"

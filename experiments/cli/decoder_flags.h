@@ -11,7 +11,7 @@
 #include <ostream>
 #include <string>
 
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "decoders/decoder.h"
 #include "experiments/runner/decoder_spec.h"
 

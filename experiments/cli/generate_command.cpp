@@ -8,9 +8,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/decoder_flags.h"
 #include "experiments/cli/text_prompt.h"

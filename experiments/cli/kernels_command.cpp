@@ -3,7 +3,7 @@
 // scripts/test_portability.sh runs the numeric tests once per listed name.
 #include <iostream>
 
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/kernels/kernels.h"
 #include "experiments/cli/commands.h"
 

@@ -3,7 +3,7 @@
 // the plain format's layout step. Torch-free.
 #include <iostream>
 
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
 #include "experiments/cli/commands.h"
 #include "experiments/tasks/metric.h"

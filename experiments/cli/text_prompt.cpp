@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "core/bpe_tokenizer_gguf.h"
+#include "core/tokenizer/bpe_tokenizer_gguf.h"
 #include "core/error.h"
 
 namespace stepwise::cli {

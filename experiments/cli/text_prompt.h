@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "core/bpe_tokenizer.h"
+#include "core/tokenizer/bpe_tokenizer.h"
 
 namespace stepwise::cli {
 

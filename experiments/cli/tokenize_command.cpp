@@ -4,9 +4,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "core/bpe_tokenizer.h"
-#include "core/bpe_tokenizer_gguf.h"
-#include "core/cli_args.h"
+#include "core/tokenizer/bpe_tokenizer.h"
+#include "core/tokenizer/bpe_tokenizer_gguf.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
 #include "core/regular_file.h"
 #include "experiments/cli/commands.h"

@@ -13,11 +13,11 @@
 #include <set>
 
 #include "core/atomic_file.h"
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "core/timing.h"
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "experiments/cli/commands.h"
 #include "experiments/runner/builtin_decoders.h"
 #include "experiments/runner/decoder_factory.h"
@@ -28,10 +28,10 @@
 #include "experiments/tasks/sudoku_generator.h"
 #include "experiments/training/plain_task_training.h"
 #include "models/checkpoint.h"
-#include "models/training/diffusion_init.h"
-#include "models/training/model_presets.h"
-#include "models/training/trainer.h"
-#include "models/training/validation.h"
+#include "experiments/training/diffusion_init.h"
+#include "experiments/training/model_presets.h"
+#include "experiments/training/trainer.h"
+#include "experiments/training/validation.h"
 
 namespace stepwise::cli {
 namespace {

@@ -14,14 +14,14 @@
 #include <thread>
 
 #include "core/atomic_file.h"
-#include "core/bpe_tokenizer.h"
-#include "core/bpe_tokenizer_gguf.h"
+#include "core/tokenizer/bpe_tokenizer.h"
+#include "core/tokenizer/bpe_tokenizer_gguf.h"
 #include "core/gguf_file.h"
 #include "core/error.h"
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "experiments/runner/task_training.h"
 #include "models/checkpoint.h"
-#include "models/training/stop_signal.h"
+#include "experiments/training/stop_signal.h"
 
 namespace stepwise::runner {
 namespace fs = std::filesystem;

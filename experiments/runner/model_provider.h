@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "experiments/runner/decoder_factory.h"
 #include "experiments/runner/experiment_spec.h"
 #include "experiments/runner/task_prompts.h"

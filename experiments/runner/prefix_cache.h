@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "core/prefix_store.h"
+#include "core/prefix_store/prefix_store.h"
 #include "experiments/runner/experiment_spec.h"
 
 namespace stepwise {

@@ -10,12 +10,12 @@
 #include <set>
 
 #include "core/error.h"
-#include "core/progress.h"
+#include "experiments/terminal/progress.h"
 #include "core/timing.h"
 #include "decoders/request_order.h"
 #include "experiments/runner/decoder_factory.h"
 #include "experiments/tasks/scoring.h"
-#include "models/training/stop_signal.h"
+#include "experiments/training/stop_signal.h"
 
 namespace stepwise::runner {
 

@@ -16,9 +16,9 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
-#include "core/cli_args.h"
+#include "experiments/terminal/cli_args.h"
 #include "core/error.h"
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "experiments/runner/decoder_factory.h"
 #include "experiments/runner/experiment_spec.h"
 #include "experiments/runner/model_provider.h"
@@ -29,7 +29,7 @@
 #include "experiments/runner/summary_table.h"
 #include "experiments/runner/task_prompts.h"
 #include "experiments/runner/task_training.h"
-#include "models/training/stop_signal.h"
+#include "experiments/training/stop_signal.h"
 
 namespace stepwise::runner {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "experiments/runner/experiment_spec.h"
 #include "experiments/tasks/task_record.h"
 

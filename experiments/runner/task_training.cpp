@@ -9,16 +9,16 @@
 #include <set>
 
 #include "core/error.h"
-#include "core/runtime.h"
+#include "core/tensor/runtime.h"
 #include "experiments/runner/builtin_decoders.h"
 #include "experiments/runner/decoder_factory.h"
 #include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/training/plain_task_training.h"
 #include "models/checkpoint.h"
-#include "models/training/diffusion_init.h"
-#include "models/training/model_presets.h"
-#include "models/training/trainer.h"
+#include "experiments/training/diffusion_init.h"
+#include "experiments/training/model_presets.h"
+#include "experiments/training/trainer.h"
 
 namespace stepwise::runner {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "experiments/tasks/task_kind.h"
 #include "experiments/tasks/task_record.h"
 

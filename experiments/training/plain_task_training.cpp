@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "core/error.h"
-#include "core/tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "experiments/tasks/plain_format.h"
 
 namespace stepwise::task_training {

@@ -11,8 +11,8 @@
 #include "decoders/decoder.h"
 #include "experiments/tasks/task_kind.h"
 #include "experiments/tasks/task_record.h"
-#include "models/training/objective_options.h"
-#include "models/training/training_batch.h"
+#include "experiments/training/objective_options.h"
+#include "experiments/training/training_batch.h"
 
 namespace stepwise::task_training {
 

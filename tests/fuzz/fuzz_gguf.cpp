@@ -9,7 +9,7 @@
 #include <functional>
 #include <vector>
 
-#include "core/bpe_tokenizer_gguf.h"
+#include "core/tokenizer/bpe_tokenizer_gguf.h"
 #include "core/error.h"
 #include "core/gguf_dequant.h"
 #include "core/gguf_file.h"

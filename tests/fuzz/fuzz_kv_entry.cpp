@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/content_hash.h"
-#include "core/kv_disk_tier.h"
+#include "core/prefix_store/kv_disk_tier.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {

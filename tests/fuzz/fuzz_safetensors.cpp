@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "core/error.h"
-#include "core/safetensors.h"
+#include "core/tensor/safetensors.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

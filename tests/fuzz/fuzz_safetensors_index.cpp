@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "core/safetensors.h"
+#include "core/tensor/safetensors.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {

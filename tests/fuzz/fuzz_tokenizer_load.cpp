@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/bpe_tokenizer.h"
+#include "core/tokenizer/bpe_tokenizer.h"
 #include "core/error.h"
 #include "tests/fuzz/fuzz_support.h"
 

@@ -237,17 +237,17 @@ write(gg / "truncated-data", gguf([], [("w", [8], 0, floats(*range(8)))])[:-8])
 import re
 
 PARSER_SOURCES = {
-    "safetensors": ["core/safetensors.cpp"],
-    "safetensors_index": ["core/safetensors.cpp"],
+    "safetensors": ["core/tensor/safetensors.cpp"],
+    "safetensors_index": ["core/tensor/safetensors.cpp"],
     "transformer_config": ["models/transformer_config.cpp"],
-    "tokenizer_load": ["core/bpe_tokenizer_load.cpp", "core/bpe_unicode.cpp"],
+    "tokenizer_load": ["core/tokenizer/bpe_tokenizer_load.cpp", "core/tokenizer/bpe_unicode.cpp"],
     "task_records": ["experiments/tasks/record_jsonl.cpp"],
     "experiment_spec": ["experiments/runner/experiment_spec.cpp", "experiments/runner/decoder_spec.cpp",
                         "experiments/runner/training_spec.cpp", "experiments/runner/yaml_reader.cpp",
                         "experiments/tasks/metric.cpp", "experiments/tasks/task_kind.cpp"],
     "run_journal": ["experiments/runner/run_journal.cpp", "experiments/runner/example_json.cpp"],
-    "kv_entry": ["core/kv_disk_tier.cpp"],
-    "gguf": ["core/gguf_file.cpp", "core/bpe_tokenizer_gguf.cpp", "models/gguf_layout.cpp"],
+    "kv_entry": ["core/prefix_store/kv_disk_tier.cpp"],
+    "gguf": ["core/gguf_file.cpp", "core/tokenizer/bpe_tokenizer_gguf.cpp", "models/gguf_layout.cpp"],
 }
 EXTRA_TOKENS = {
     "safetensors": ["F32", "BF16", "F16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "18446744073709551615",

@@ -1,0 +1,101 @@
+// `stepwise generate --prompt`: text goes through the checkpoint's own tokenizer.json, the chat
+// wrapper adds Qwen's markers, and the printed text is the decode of exactly the generated ids,
+// which equal greedy AR on the encoded prompt. Uses a tiny random model with the real Qwen3
+// vocabulary (the tokenizer is fetched by scripts/fetch_tokenizer.sh).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/tokenizer/bpe_tokenizer.h"
+#include "core/error.h"
+#include "decoders/ar_decoder.h"
+#include "experiments/cli/commands.h"
+#include "models/checkpoint.h"
+#include "tests/support/fixture_utils.h"
+#include "tests/support/tiny_model.h"
+
+namespace stepwise {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::tiny_model_config;
+
+class TextGenerate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(STEPWISE_QWEN3_TOKENIZER)) << "run scripts/fetch_tokenizer.sh first";
+    tokenizer_ = std::make_unique<BpeTokenizer>(BpeTokenizer::from_file(STEPWISE_QWEN3_TOKENIZER));
+    TransformerConfig config = tiny_model_config(tokenizer_->vocab_size(), 16, 1, 256);
+    config.tie_word_embeddings = true;
+    config.eos_token_ids = {*tokenizer_->token_id("<|endoftext|>")};
+    model_ = random_transformer(config, 3);
+    save_checkpoint(*model_, dir_.path().string());
+    fs::copy_file(STEPWISE_QWEN3_TOKENIZER, dir_.path() / "tokenizer.json");
+  }
+
+  std::string generate(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--model", dir_.path().string(), "--max-new-tokens", "6", "--threads", "1"});
+    ::testing::internal::CaptureStdout();
+    const int code = cli::run_generate(args);
+    std::string out = ::testing::internal::GetCapturedStdout();
+    EXPECT_EQ(code, 0);
+    return out;
+  }
+
+  std::vector<int64_t> greedy(const std::vector<int64_t>& ids) {
+    ArConfig config;
+    config.stop_on_eos = false;
+    ArDecoder decoder(model_, config);
+    DecodeRequest request;
+    request.prompts = {ids};
+    request.max_new_tokens = 6;
+    return decoder.decode(request).tokens.at(0);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<BpeTokenizer> tokenizer_;
+  std::shared_ptr<Transformer> model_;
+};
+
+TEST_F(TextGenerate, JsonHoldsPromptIdsTokensAndTheirText) {
+  auto out = nlohmann::json::parse(generate({"--prompt", "Sudoku: fill the zeros", "--json", "--ignore-eos"}));
+  const auto prompt_ids = out["prompt_ids"].get<std::vector<int64_t>>();
+  EXPECT_EQ(prompt_ids, tokenizer_->encode("Sudoku: fill the zeros"));
+  const auto tokens = out["tokens"].get<std::vector<int64_t>>();
+  // The CLI runs one thread, the in-process decoder the default count, and BLAS may split and round
+  // the products differently: the tokens are comparable because every greedy step is decided by more
+  // than twice the float32 bound (smallest margin 0.057, twice the bound 3.8e-6).
+  testing::expect_stable_greedy(*model_, prompt_ids, tokens, "generate --json");
+  EXPECT_EQ(tokens, greedy(prompt_ids));
+  EXPECT_EQ(out["text"].get<std::string>(), tokenizer_->decode(tokens, true));
+}
+
+TEST_F(TextGenerate, PlainOutputIsTheText) {
+  const std::string out = generate({"--prompt", "Hello", "--ignore-eos"});
+  const auto tokens = greedy(tokenizer_->encode("Hello"));
+  // As above: decided by more than twice the bound (smallest margin 0.0032, twice the bound 3.3e-6).
+  testing::expect_stable_greedy(*model_, tokenizer_->encode("Hello"), tokens, "generate plain");
+  EXPECT_EQ(out, tokenizer_->decode(tokens, true) + "\n");
+}
+
+TEST_F(TextGenerate, ChatWrapperAddsQwenMarkers) {
+  auto out = nlohmann::json::parse(generate({"--prompt", "Hi", "--chat", "--json", "--ignore-eos"}));
+  const auto ids = out["prompt_ids"].get<std::vector<int64_t>>();
+  EXPECT_EQ(ids, tokenizer_->encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"));
+  EXPECT_EQ(ids.front(), *tokenizer_->token_id("<|im_start|>"));
+}
+
+TEST_F(TextGenerate, MissingTokenizerIsAClearError) {
+  fs::remove(dir_.path() / "tokenizer.json");
+  try {
+    cli::run_generate({"--model", dir_.path().string(), "--prompt", "x"});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace stepwise
