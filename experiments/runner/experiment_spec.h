@@ -45,7 +45,7 @@ struct TaskSpec {
 struct ModelSpec {
   std::string name;
   std::optional<std::string> path;    // Hugging Face checkpoint directory
-  std::optional<TrainingSpec> train;  // or: train one (cached by a hash of this block and the task)
+  std::optional<task_training::TaskTrainingSpec> train;  // or: train one (cached by a hash of this block and the task)
   std::string tokenizer = "auto";     // "char" | "auto" (char for trained models, DIR/tokenizer.json) | a path
 };
 

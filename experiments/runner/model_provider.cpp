@@ -105,7 +105,7 @@ std::string ModelProvider::plan(const std::string& name) const {
   if (is_trained(name)) return "reuse trained " + directory;
   const bool partial = fs::exists(fs::path(directory) / "training_state.safetensors");
   return std::string(partial ? "resume training" : "train") + " (" + model.train->objective + ", " +
-         std::to_string(model.train->steps) + " steps) into " + directory;
+         std::to_string(model.train->total_steps()) + " steps) into " + directory;
 }
 
 std::shared_ptr<const Transformer> ModelProvider::get(const std::string& name) {
@@ -128,7 +128,7 @@ std::shared_ptr<const Transformer> ModelProvider::get(const std::string& name) {
         std::cerr << "model " << name << ": " << plan(name) << "\n";
         TrainedModel trained = train_for_task(*model.train, spec_.task, data_, directory, start);
         check(trained.completed, "model ", name, ": training stopped at step ", trained.steps_done, " of ",
-              model.train->steps, "; its state is saved in ", directory, ": run again to resume");
+              model.train->total_steps(), "; its state is saved in ", directory, ": run again to resume");
         write_file_atomically((fs::path(directory) / kFinishedMarker).string(),
                               "steps " + std::to_string(trained.steps_done) + "\ntrain_s " +
                                   std::to_string(trained.train_s) + "\n");

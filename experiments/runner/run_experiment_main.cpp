@@ -76,7 +76,7 @@ void print_training_estimates(const ExperimentSpec& spec, const ModelProvider& p
                   " scaled linearly) x %lld steps = %.2f h of training\n",
                   name.c_str(), estimate.seconds_per_step, static_cast<long long>(model.train->batch_size),
                   static_cast<long long>(estimate.timed_steps), static_cast<long long>(estimate.timed_batch), threads,
-                  static_cast<long long>(model.train->steps), estimate.total_hours(model.train->steps));
+                  static_cast<long long>(model.train->total_steps()), estimate.total_hours(model.train->total_steps()));
     std::cout << line;
   }
 }

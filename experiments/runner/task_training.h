@@ -1,7 +1,7 @@
-// Training a model for the experiment's task from a `train:` block: generates the training problems
-// (seeded separately from the evaluation set, and never containing an evaluated puzzle), encodes them
-// in the plain character format, builds the model shape (preset + overrides, AR or diffusion form, or
-// starting from another model's weights) and runs the resumable trainer into a cache directory.
+// Training a model for the experiment's task from a `train:` block: generates the training and
+// validation problems (seeded separately from the evaluation set, and never containing an evaluated
+// puzzle) and hands them to the shared task trainer (experiments/training/task_trainer.h), which
+// `stepwise train` uses too, into a cache directory.
 #pragma once
 
 #include <memory>
@@ -26,7 +26,7 @@ struct TrainedModel {
 
 // Trains (or resumes training) into `out_dir`. `init_from` is the starting model when the block names
 // one. Validation every few hundred steps decodes held-out problems with a real decoder.
-TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, const TaskData& evaluation,
+TrainedModel train_for_task(const task_training::TaskTrainingSpec& training, const TaskSpec& task, const TaskData& evaluation,
                             const std::string& out_dir, std::shared_ptr<const Transformer> init_from);
 
 // Measured cost of the block's optimizer steps on this machine: one warm-up step, then `timed_steps`
@@ -38,6 +38,6 @@ struct ThroughputEstimate {
   int64_t timed_batch = 0;        // rows of the timed batches
   double total_hours(int64_t steps) const { return seconds_per_step * static_cast<double>(steps) / 3600.0; }
 };
-ThroughputEstimate measure_training_step(const TrainingSpec& training, const TaskSpec& task, int64_t timed_steps);
+ThroughputEstimate measure_training_step(const task_training::TaskTrainingSpec& training, const TaskSpec& task, int64_t timed_steps);
 
 }  // namespace stepwise::runner

@@ -78,6 +78,39 @@ TEST(ExperimentSpec, ValidSpecParsesWithDefaults) {
   EXPECT_EQ(spec.decoders[0].describe().count("request_order"), 0u) << "the default stays out of run ids";
 }
 
+// The cache key of a train: block keeps the text it had before the block gained keys: a default AR
+// block of 10 steps, written out by hand in that format.
+TEST(ExperimentSpec, TrainingBlockCacheKeyIsStable) {
+  ExperimentSpec spec = parse_experiment_spec(kValid, "exp.yaml");
+  EXPECT_EQ(spec.models.at("ar").train->canonical_text(),
+            "objective=ar;form=paper;T=20;preset=small;layers=-;hidden=-;heads=-;kv_heads=-;intermediate=-;"
+            "steps=10;batch=64;lr=0.001;warmup=1;wd=0.01;clip=1;examples=20000;data_seed=12345;seed=0;"
+            "precision=mixed-bf16;init_from=-");
+  // Keys that shape the weights extend it only when they leave their default; validation keys never do.
+  ExperimentSpec changed = parse_experiment_spec(
+      replace(kValid, "      steps: 10\n",
+              "      steps: 10\n      layout: llama\n      min_lr_ratio: 0.5\n      validate_every: 3\n"
+              "      validation_examples: 8\n"),
+      "exp.yaml");
+  EXPECT_EQ(changed.models.at("ar").train->canonical_text(),
+            spec.models.at("ar").train->canonical_text() + ";layout=llama;min_lr_ratio=0.5");
+  EXPECT_EQ(changed.models.at("ar").train->validation_interval(), 3);
+  EXPECT_EQ(spec.models.at("ar").train->validation_interval(), 2);  // a quarter of 10 steps
+}
+
+// The one check of a training spec names the key at its line, for rules that span keys too.
+TEST(ExperimentSpec, TrainingBlockRulesNameTheKey) {
+  EXPECT_EQ(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      shift_logits: false\n")),
+            "exp.yaml:12: models.ar.train.shift_logits: applies to diffusion objectives only");
+  EXPECT_EQ(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      warmup_steps: 11\n")),
+            "exp.yaml:12: models.ar.train.warmup_steps: must lie in [0, 10], got 11");
+  EXPECT_EQ(error_of(replace(kValid, "      objective: ar\n", "      objective: mgdm\n      diffusion_form: llada\n")),
+            "exp.yaml:11: models.ar.train.diffusion_form: the mgdm objective is the study's paper form");
+  EXPECT_NE(error_of(replace(kValid, "      objective: ar\n", "      objective: ar\n      preset: custom\n"))
+                .find("models.ar.train.preset: preset 'custom' needs layers, hidden and heads"),
+            std::string::npos);
+}
+
 TEST(ExperimentSpec, SweepExpandsIntoTheGrid) {
   ExperimentSpec spec = parse_experiment_spec(kValid, "exp.yaml");
   std::vector<RunSpec> runs = expand_runs(spec);

@@ -60,5 +60,5 @@ assert 'pathstar_exact' in s['evaluation'][0], s['evaluation'][0]"
 if "$stepwise" train --task pathstar --objective ar --token-gamma 2 --out "$work/bad" --steps 1 2> "$work/bad.log"; then
   echo "FAIL: --token-gamma with --objective ar was accepted"; exit 1
 fi
-grep -q "applies to the diffusion objectives only" "$work/bad.log"
+grep -q -- "--token-gamma: applies to diffusion objectives only" "$work/bad.log"
 echo "stepwise train: ok"
