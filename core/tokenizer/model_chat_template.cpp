@@ -12,13 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct FoundTemplate {
-  std::string source;
-  std::string where;
-  std::optional<std::string> bos_token;
-  std::optional<std::string> eos_token;
-};
-
 std::optional<std::string> gguf_token_text(const GgufFile& file, const std::string& key) {
   const auto id = file.optional_integer(key);
   if (!id || !file.has("tokenizer.ggml.tokens")) return std::nullopt;
@@ -28,11 +21,11 @@ std::optional<std::string> gguf_token_text(const GgufFile& file, const std::stri
   return tokens[static_cast<size_t>(*id)];
 }
 
-std::optional<FoundTemplate> from_gguf(const std::string& path) {
+std::optional<ChatTemplateSource> from_gguf(const std::string& path) {
   const GgufFile file(path);
   const auto source = file.optional_string("tokenizer.chat_template");
   if (!source) return std::nullopt;
-  return FoundTemplate{*source, path + ": tokenizer.chat_template", gguf_token_text(file, "tokenizer.ggml.bos_token_id"),
+  return ChatTemplateSource{*source, path + ": tokenizer.chat_template", gguf_token_text(file, "tokenizer.ggml.bos_token_id"),
                        gguf_token_text(file, "tokenizer.ggml.eos_token_id")};
 }
 
@@ -56,16 +49,16 @@ nlohmann::ordered_json read_json(const fs::path& path) {
 
 // chat_template.jinja first (how recent transformers versions save it), then tokenizer_config.json's
 // "chat_template": a string, or a list of {"name", "template"} of which "default" is taken.
-std::optional<FoundTemplate> from_directory(const fs::path& directory) {
+std::optional<ChatTemplateSource> from_directory(const fs::path& directory) {
   std::error_code error;
   const fs::path config_path = directory / "tokenizer_config.json";
   nlohmann::ordered_json config = nlohmann::ordered_json::object();
   if (fs::is_regular_file(config_path, error)) config = read_json(config_path);
   check(config.is_object(), config_path.string(), ": not a JSON object");
-  FoundTemplate found{"", "", config_token(config, "bos_token"), config_token(config, "eos_token")};
+  ChatTemplateSource found{"", "", config_token(config, "bos_token"), config_token(config, "eos_token")};
   const fs::path jinja_path = directory / "chat_template.jinja";
   if (fs::is_regular_file(jinja_path, error)) {
-    found.source = read_regular_file(jinja_path.string());
+    found.text = read_regular_file(jinja_path.string());
     found.where = jinja_path.string();
     return found;
   }
@@ -73,14 +66,14 @@ std::optional<FoundTemplate> from_directory(const fs::path& directory) {
   const auto& entry = config["chat_template"];
   found.where = config_path.string() + ": chat_template";
   if (entry.is_string()) {
-    found.source = entry.get<std::string>();
+    found.text = entry.get<std::string>();
     return found;
   }
   check(entry.is_array(), config_path.string(), ": chat_template is neither a string nor a list of named templates");
   for (const auto& named : entry) {
     if (named.is_object() && named.value("name", std::string()) == "default" && named.contains("template") &&
         named["template"].is_string()) {
-      found.source = named["template"].get<std::string>();
+      found.text = named["template"].get<std::string>();
       found.where = config_path.string() + ": chat_template 'default'";
       return found;
     }
@@ -88,20 +81,24 @@ std::optional<FoundTemplate> from_directory(const fs::path& directory) {
   fail(config_path.string(), ": chat_template lists named templates but none is called 'default'");
 }
 
-std::optional<FoundTemplate> find_template(const std::string& path) {
+}  // namespace
+
+std::optional<ChatTemplateSource> read_chat_template_source(const std::string& path) {
   if (is_gguf_path(path)) return from_gguf(path);
   std::error_code error;
   if (fs::is_directory(path, error)) return from_directory(path);
   return from_directory(fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path());
 }
 
-FoundTemplate find_or_builtin(const std::string& model_path, const std::optional<std::string>& tokenizer_path,
+namespace {
+
+ChatTemplateSource find_or_builtin(const std::string& model_path, const std::optional<std::string>& tokenizer_path,
                               bool& own) {
-  std::optional<FoundTemplate> found = find_template(model_path);
-  if (!found && tokenizer_path) found = find_template(*tokenizer_path);
+  std::optional<ChatTemplateSource> found = read_chat_template_source(model_path);
+  if (!found && tokenizer_path) found = read_chat_template_source(*tokenizer_path);
   own = found.has_value();
   if (found) return *found;
-  return FoundTemplate{builtin_chat_template(), "the built-in ChatML format", std::nullopt, std::nullopt};
+  return ChatTemplateSource{builtin_chat_template(), "the built-in ChatML format", std::nullopt, std::nullopt};
 }
 
 }  // namespace
@@ -117,8 +114,8 @@ const std::string& builtin_chat_template() {
 
 ModelChatTemplate::ModelChatTemplate(const std::string& model_path, const std::optional<std::string>& tokenizer_path)
     : template_("", "") {
-  const FoundTemplate found = find_or_builtin(model_path, tokenizer_path, own_template_);
-  template_ = ChatTemplate(found.source, found.where);
+  const ChatTemplateSource found = find_or_builtin(model_path, tokenizer_path, own_template_);
+  template_ = ChatTemplate(found.text, found.where);
   bos_token_ = found.bos_token;
   eos_token_ = found.eos_token;
 }

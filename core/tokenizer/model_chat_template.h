@@ -13,6 +13,18 @@
 
 namespace stepwise {
 
+// A checkpoint's chat template as stored, with its special tokens.
+struct ChatTemplateSource {
+  std::string text;
+  std::string where;  // "model.gguf: tokenizer.chat_template", "DIR/chat_template.jinja", ...
+  std::optional<std::string> bos_token;
+  std::optional<std::string> eos_token;
+};
+
+// The template of the .gguf file or checkpoint directory `path` (for a tokenizer.json, of the directory
+// it is in), or nullopt when there is none.
+std::optional<ChatTemplateSource> read_chat_template_source(const std::string& path);
+
 class ModelChatTemplate {
  public:
   // `model_path`: a .gguf file or a checkpoint directory. When it has no template and a separate
