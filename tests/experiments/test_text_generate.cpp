@@ -107,6 +107,28 @@ TEST_F(TextGenerate, ChatRendersTheModelsOwnTemplate) {
   EXPECT_EQ(out["prompt_ids"].get<std::vector<int64_t>>(), tokenizer_->encode(expected));
 }
 
+// The same model converted to GGUF carries the template as tokenizer.chat_template: --chat on the file
+// renders the same prompt.
+TEST_F(TextGenerate, ChatOnAGgufFileRendersItsTemplate) {
+  const fs::path config = fs::canonical(STEPWISE_QWEN3_TOKENIZER).parent_path() / "tokenizer_config.json";
+  fs::copy_file(config, dir_.path() / "tokenizer_config.json");
+  const std::string gguf = (dir_.path() / "model.gguf").string();
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(cli::run_convert({"--model", dir_.path().string(), "--to", "gguf", "--out", gguf}), 0);
+  ::testing::internal::GetCapturedStdout();
+  const std::vector<std::string> chat = {"--prompt", "Hi", "--chat", "--enable-thinking", "false", "--json",
+                                         "--ignore-eos", "--max-new-tokens", "2", "--threads", "1"};
+  std::vector<std::string> on_gguf = {"--model", gguf};
+  on_gguf.insert(on_gguf.end(), chat.begin(), chat.end());
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(cli::run_generate(on_gguf), 0);
+  const auto out = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  EXPECT_EQ(out["prompt_text"].get<std::string>(),
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+  EXPECT_EQ(out["prompt_ids"].get<std::vector<int64_t>>(),
+            tokenizer_->encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+}
+
 TEST_F(TextGenerate, MessagesFileHoldsTheConversation) {
   std::ofstream(dir_.path() / "chat.json")
       << R"({"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]})";
