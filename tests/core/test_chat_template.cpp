@@ -81,6 +81,11 @@ TEST(ChatTemplate, HostileTemplatesStopWithAnError) {
             std::string::npos);
 }
 
+// Hugging Face's {% generation %} marks the assistant's text for training masks; rendering shows its body.
+TEST(ChatTemplate, GenerationTagRendersItsBody) {
+  EXPECT_EQ(render("<{%- generation %}a{{ 1 }}{% endgeneration -%}>"), "<a1>");
+}
+
 TEST(ChatTemplate, RenderChatPassesTheHuggingFaceVariables) {
   const ChatTemplate t(
       "{{ bos_token is defined }}|{{ eos_token }}|{{ tools is none }}|{{ add_generation_prompt }}|"
