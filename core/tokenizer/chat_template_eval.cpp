@@ -13,10 +13,10 @@ namespace stepwise::chat_template {
 namespace {
 
 // Past this output size or loop-and-macro depth the template is stopped (an endless macro recursion).
-constexpr size_t kMaxOutputBytes = size_t{256} << 20;
+constexpr size_t kMaxOutputBytes = size_t{64} << 20;
 constexpr int kMaxDepth = 200;
-// Loop iterations and macro calls of one rendering, all together (a chat template needs a few thousand).
-constexpr int64_t kMaxSteps = 1000000;
+// Loop iterations and macro calls of one rendering, all together (a chat template needs a few per message).
+constexpr int64_t kMaxSteps = 250000;
 
 struct Scope {
   std::unordered_map<std::string, Value> variables;
@@ -56,14 +56,14 @@ class Renderer {
   [[noreturn]] void error(SourcePos pos, const std::string& message) const { fail_at(where_, pos, message); }
 
   void count_step(SourcePos pos) {
-    if (++steps_ > kMaxSteps) error(pos, "the template runs more than 1000000 loop iterations and macro calls");
+    if (++steps_ > kMaxSteps) error(pos, "the template runs more than 250000 loop iterations and macro calls");
   }
 
   Flow render(const Body& body, const ScopePtr& scope, std::string& out) {
     for (const NodePtr& node : body) {
       const Flow flow = render(*node, scope, out);
       if (flow != Flow::kNormal) return flow;
-      if (out.size() > kMaxOutputBytes) error(node->pos, "the rendered text passes 256 MiB");
+      if (out.size() > kMaxOutputBytes) error(node->pos, "the rendered text passes 64 MiB");
     }
     return Flow::kNormal;
   }
@@ -195,7 +195,7 @@ class Renderer {
         for (const auto& parameter : macro->parameters) known = known || parameter.first == key;
         if (!known) fault("macro '" + macro->name + "' has no argument '" + key + "'");
       }
-      if (++steps_ > kMaxSteps) fault("the template runs more than 1000000 loop iterations and macro calls");
+      if (++steps_ > kMaxSteps) fault("the template runs more than 250000 loop iterations and macro calls");
       if (++depth_ > kMaxDepth) fault("loops and macro calls nest deeper than 200");
       std::string out;
       render(macro->bodies[0], call, out);
