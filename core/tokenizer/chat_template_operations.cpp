@@ -306,14 +306,17 @@ Value repeat(const Value& sequence, int64_t times) {
   const size_t count = times > 0 ? static_cast<size_t>(times) : 0;
   if (sequence.is_string()) {
     if (count > 0 && sequence.text.size() > kMaxResultBytes / count) fault("string repetition is too large");
-    std::string out = count > 0 ? sequence.text : std::string();
-    out.reserve(sequence.text.size() * count);
-    while (out.size() * 2 <= sequence.text.size() * count) out.append(out);  // doubling
-    out.append(out.data(), sequence.text.size() * count - out.size());
+    const size_t total = sequence.text.size() * count;
+    if (total == 0) return Value::from_string("");
+    std::string out = sequence.text;
+    out.reserve(total);
+    while (out.size() * 2 <= total) out.append(out);  // doubling
+    out.append(out.data(), total - out.size());
     return Value::from_string(std::move(out));
   }
   if (count > 0 && sequence.list->size() > (kMaxResultBytes / 64) / count) fault("list repetition is too large");
   List out;
+  if (sequence.list->empty()) return Value::from_list(std::move(out), sequence.is_tuple);
   for (size_t i = 0; i < count; ++i) out.insert(out.end(), sequence.list->begin(), sequence.list->end());
   return Value::from_list(std::move(out), sequence.is_tuple);
 }
