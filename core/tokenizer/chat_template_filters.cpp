@@ -209,6 +209,7 @@ const std::map<std::string, Filter>& filters() {
         if (!first) out += separator ? to_str(*separator) : "";
         first = false;
         out += to_str(attribute && attribute->is_string() ? attribute_path(item, attribute->text) : item);
+        if (out.size() > (size_t{64} << 20)) fault("join(): the result passes 64 MiB");
       }
       return Value::from_string(out);
     };

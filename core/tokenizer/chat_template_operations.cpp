@@ -324,7 +324,12 @@ Value repeat(const Value& sequence, int64_t times) {
 }  // namespace
 
 Value binary_operation(const std::string& op, const Value& left, const Value& right) {
-  if (op == "~") return Value::from_string(to_str(left) + to_str(right));
+  if (op == "~") {
+    std::string text = to_str(left);
+    const std::string tail = to_str(right);
+    if (text.size() + tail.size() > kMaxResultBytes) fault("string concatenation is too large");
+    return Value::from_string(text + tail);
+  }
   if (left.is_undefined()) undefined_used(left);
   if (right.is_undefined()) undefined_used(right);
   if (left.is_number() && right.is_number()) {
@@ -381,6 +386,7 @@ Value binary_operation(const std::string& op, const Value& left, const Value& ri
       return Value::from_string(left.text + right.text);
     }
     if (left.is_list() && right.is_list()) {
+      if (left.list->size() + right.list->size() > kMaxResultBytes / 64) fault("list concatenation is too large");
       List out = *left.list;
       out.insert(out.end(), right.list->begin(), right.list->end());
       return Value::from_list(std::move(out), left.is_tuple);

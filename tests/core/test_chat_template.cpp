@@ -74,6 +74,16 @@ TEST(ChatTemplate, HostileTemplatesStopWithAnError) {
             std::string::npos);
   EXPECT_NE(error_of([] { render("{{ 'x' * 100000000000 }}"); }).find("too large"), std::string::npos);
   EXPECT_NE(error_of([] { render("{{ range(100000000) }}"); }).find("too long"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              render("{% set ns = namespace(s='x' * 1000000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+                     "{% endfor %}");
+            }).find("string concatenation is too large"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              render("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}");
+            }).find("list concatenation is too large"),
+            std::string::npos);
+  EXPECT_EQ(render("{{ '' * 100000000000000 }}{{ [] * 100000000000000 }}{{ 'ab' * 0 }}|"), "[]|");
   EXPECT_NE(error_of([] { render("{% for i in range(1000) %}{{ 'x' * 1000000 }}{% endfor %}"); }).find("64 MiB"),
             std::string::npos);
   EXPECT_NE(error_of([] { render("{% for i in range(1000) %}{% for j in range(300) %}{% endfor %}{% endfor %}x"); })
