@@ -16,7 +16,7 @@ root=$(pwd)
 seconds=${1:-60}
 shift $(($# > 0 ? 1 : 0))
 all_targets=(safetensors safetensors_index transformer_config tokenizer_load tokenizer_codec task_records
-             experiment_spec run_journal kv_entry gguf)
+             experiment_spec run_journal kv_entry gguf chat_template)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

