@@ -36,6 +36,7 @@ int run_generate(const Args& args) {
   parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16 (float16 is not supported on CPU)", "float32");
   parser.add_option("device", "DEVICE", "cpu | cuda | auto", "cpu");
   parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
+  parser.add_switch("dequantize", "load Q8_0 / Q4_0 weights dequantized only, not kept for the int8 / int4 kernels");
   add_decoder_flags(parser);
   if (!parser.parse(args)) return 0;
 
@@ -47,7 +48,8 @@ int run_generate(const Args& args) {
   configure_threads(parser.get_int("threads"));
 
   std::shared_ptr<const Transformer> model = load_checkpoint(
-      parser.get("model"), LoadOptions{parse_dtype(parser.get("dtype")), parse_device(parser.get("device"))});
+      parser.get("model"), LoadOptions{parse_dtype(parser.get("dtype")), parse_device(parser.get("device")),
+                                       parser.get_switch("dequantize")});
   const bool text_mode = parser.given("prompt");
   check(text_mode != parser.given("ids"), "give exactly one of --ids or --prompt");
   check(text_mode || !(parser.given("chat") || parser.given("tokenizer") || parser.given("system")),
