@@ -1,5 +1,5 @@
-// PackedLinears: packing a model's bfloat16 weights (and taking its group-quantized ones) for
-// core/kernels and running small products on them, the output features split over the torch intra-op
+// PackedLinears: a model's bfloat16 weights read in place and its group-quantized ones packed for
+// core/kernels, small products run on them with the output features split over the torch intra-op
 // thread pool.
 #include "models/packed_linear.h"
 
@@ -32,21 +32,14 @@ void set_linear_kernels_enabled(bool enabled) { kernels_enabled.store(enabled); 
 bool linear_kernels_enabled() { return kernels_enabled.load(); }
 int64_t linear_kernel_products() { return kernel_products.load(); }
 
-std::shared_ptr<PackedLinears> PackedLinears::pack(const std::vector<torch::Tensor>& weights) {
+std::shared_ptr<PackedLinears> PackedLinears::create(const std::vector<torch::Tensor>& weights) {
   auto out = std::make_shared<PackedLinears>();
   for (const torch::Tensor& weight : weights) {
-    if (!weight.defined() || !weight.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 ||
-        weight.dim() != 2 || weight.numel() == 0 || out->entries_.count(weight.unsafeGetTensorImpl()) != 0)
-      continue;
-    if (out->entries_.empty()) out->isa_ = kernels::active_isa();
-    const torch::Tensor contiguous = weight.contiguous();
-    Entry entry;
-    entry.packed = std::make_shared<const kernels::PackedWeight>(
-        kernels::pack_bfloat16(reinterpret_cast<const uint16_t*>(contiguous.data_ptr<at::BFloat16>()),
-                               weight.size(0), weight.size(1), "linear weight"));
-    entry.data = weight.data_ptr();
-    entry.version = weight._version();
-    out->entries_.emplace(weight.unsafeGetTensorImpl(), std::move(entry));
+    if (weight.defined() && weight.device().is_cpu() && weight.scalar_type() == torch::kBFloat16 && weight.dim() == 2) {
+      out->isa_ = kernels::active_isa();
+      out->isa_chosen_ = true;
+      break;
+    }
   }
   return out;
 }
@@ -56,7 +49,8 @@ void PackedLinears::set_quantized(const torch::Tensor& weight, kernels::PackedWe
   TORCH_INTERNAL_ASSERT(weight.device().is_cpu() && weight.dim() == 2 && weight.size(0) == packed.out_features &&
                         weight.size(1) == packed.in_features);
   if (replaced.defined()) entries_.erase(replaced.unsafeGetTensorImpl());
-  if (entries_.empty()) isa_ = kernels::active_isa();
+  isa_ = kernels::active_isa();
+  isa_chosen_ = true;
   Entry entry;
   entry.packed = std::make_shared<const kernels::PackedWeight>(std::move(packed));
   entry.data = weight.data_ptr();
@@ -68,6 +62,12 @@ int64_t PackedLinears::packed_bytes() const {
   int64_t total = 0;
   for (const auto& item : entries_) total += item.second.packed->bytes();
   return total;
+}
+
+std::optional<int64_t> PackedLinears::packed_bytes_of(const torch::Tensor& weight) const {
+  const auto found = entries_.find(weight.unsafeGetTensorImpl());
+  if (found == entries_.end()) return std::nullopt;
+  return found->second.packed->bytes();
 }
 
 std::map<std::string, PackedLinears::FormatTotal> PackedLinears::format_totals() const {
@@ -82,19 +82,30 @@ std::map<std::string, PackedLinears::FormatTotal> PackedLinears::format_totals()
 
 std::optional<torch::Tensor> PackedLinears::linear(const torch::Tensor& x, const torch::Tensor& weight,
                                                    const torch::Tensor& bias) const {
-  if (!linear_kernels_enabled() || !x.device().is_cpu()) return std::nullopt;
-  const auto found = entries_.find(weight.unsafeGetTensorImpl());
-  if (found == entries_.end()) return std::nullopt;
-  const Entry& entry = found->second;
-  const kernels::PackedWeight& packed = *entry.packed;
-  // bfloat16 weights take bfloat16 x; quantized ones float32 or bfloat16 x.
+  if (!linear_kernels_enabled() || !x.device().is_cpu() || !isa_chosen_ || weight.requires_grad())
+    return std::nullopt;
+  // The operand: a bfloat16 weight read in place (bfloat16 x), or the packed quantized one (float32 or
+  // bfloat16 x) while the weight tensor is as it was when packed.
   const bool bfloat16_x = x.scalar_type() == torch::kBFloat16;
-  if (!bfloat16_x && (packed.format == kernels::WeightFormat::kBFloat16 || x.scalar_type() != torch::kFloat32))
-    return std::nullopt;
-  if (weight.requires_grad() || weight.data_ptr() != entry.data || weight._version() != entry.version)
-    return std::nullopt;
+  if (!bfloat16_x && x.scalar_type() != torch::kFloat32) return std::nullopt;
+  kernels::PackedWeight view;
+  const kernels::PackedWeight* operand = nullptr;
+  const auto found = entries_.find(weight.unsafeGetTensorImpl());
+  if (found != entries_.end()) {
+    const Entry& entry = found->second;
+    if (weight.data_ptr() != entry.data || weight._version() != entry.version) return std::nullopt;
+    operand = entry.packed.get();
+  } else {
+    if (!bfloat16_x || !weight.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2 ||
+        weight.numel() == 0 || !weight.is_contiguous())
+      return std::nullopt;
+    view = kernels::view_bfloat16(reinterpret_cast<const uint16_t*>(weight.data_ptr<at::BFloat16>()), weight.size(0),
+                                  weight.size(1), "linear weight");
+    operand = &view;
+  }
   if (torch::GradMode::is_enabled() && (x.requires_grad() || (bias.defined() && bias.requires_grad())))
     return std::nullopt;
+  const kernels::PackedWeight& packed = *operand;
   const int64_t in_features = packed.in_features, out_features = packed.out_features;
   if (x.dim() < 1 || x.size(-1) != in_features || x.numel() == 0) return std::nullopt;
   const int64_t rows = x.numel() / in_features;

@@ -46,7 +46,7 @@ Transformer::Transformer(TransformerConfig config, TransformerWeights weights)
   for (const LayerWeights& layer : weights_.layers)
     projections.insert(projections.end(), {layer.q_proj, layer.k_proj, layer.v_proj, layer.o_proj, layer.gate_proj,
                                            layer.up_proj, layer.down_proj});
-  packed_linears_ = PackedLinears::pack(projections);
+  packed_linears_ = PackedLinears::create(projections);
 }
 
 // Small CPU bfloat16 products run on the project's kernels (models/packed_linear.h), the rest on LibTorch.

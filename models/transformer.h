@@ -107,8 +107,8 @@ class Transformer {
   TransformerConfig config_;
   TransformerWeights weights_;
   torch::Tensor inv_freq_;  // (D/2) float32
-  // CPU bfloat16 weights repacked at construction, and the group-quantized ones. Shared by copies of the
-  // model; replaced (never changed) when a weight is quantized.
+  // The kernels' view of the linear weights: bfloat16 ones are read in place, group-quantized ones
+  // packed. Shared by copies of the model; replaced (never changed) when a weight is quantized.
   std::shared_ptr<const PackedLinears> packed_linears_;
 };
 

@@ -1,8 +1,10 @@
 // The AVX-512 path of kernels::matmul() (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512bf16 -mfma).
-// A register tile holds up to kTileRows rows of x times kTilePanels panels of 16 output features, one zmm
-// float32 accumulator each; every weight vector loaded from memory feeds all rows of the tile.
-//   bfloat16 weights, bfloat16 x: vdpbf16ps on k pairs (products exact, float32 sums);
-//   bfloat16 weights, float32 x:  weights widened to float32 (exact), two FMAs per k pair;
+// bfloat16 weights are read row-major: a register tile holds up to 6 rows of x times 4 output features,
+// one zmm accumulator each over 32 (16) consecutive k, summed to one float at the end:
+//   bfloat16 weights, bfloat16 x: vdpbf16ps on 32 k (products exact, float32 sums);
+//   bfloat16 weights, float32 x:  16 weights widened to float32 (exact), one FMA.
+// For int8 / int4 panels a register tile holds up to kTileRows rows of x times kTilePanels panels of 16
+// output features, one zmm float32 accumulator each; every weight vector loaded feeds all rows of the tile.
 //   int8 / int4, bfloat16 x: q (int8) or q - z (int4), exact in bfloat16, against x with vdpbf16ps into a
 //                per-group partial sum, scaled once per group;
 //   int8 / int4, float32 x: weights dequantized in registers exactly as PackedWeight::weight_at, then FMA.
@@ -45,60 +47,76 @@ inline const uint8_t* panel_data(const Tile& t, int p) {
   return t.weight->data.get() + (t.panel + p) * t.weight->panel_bytes;
 }
 
-struct BFloat16Dot {
-  template <int MR, int P>
-  static void run(const Tile& t) {
-    const int64_t pairs = padded_in_features(t.weight->in_features) / 2;
+// bfloat16 weights are kept row-major (N, K) as the model holds them (PackedWeight::rows): a tile is
+// MR rows of x times R features; each accumulator sums one feature against one row of x over vectors of
+// 32 consecutive k (a masked vector for the last K mod 32), reduced to one float at the end.
+struct RowTile {
+  const PackedWeight* weight;
+  const void* x;    // first row of the tile (float32 or bfloat16 padded rows)
+  int64_t x_stride;
+  int64_t feature;  // first output feature of the tile
+  float* y;         // first row of the tile, column 0
+  int64_t y_stride;
+};
+
+// bfloat16 x: vdpbf16ps on 32 k (16 pairs) per step.
+struct BFloat16RowsDot {
+  template <int MR, int R>
+  static void run(const RowTile& t) {
+    const int64_t in_features = t.weight->in_features;
+    const auto* w = reinterpret_cast<const uint16_t*>(t.weight->weight_data()) + t.feature * in_features;
     const auto* x = static_cast<const uint16_t*>(t.x);
-    const uint8_t* base[P];
-    for (int p = 0; p < P; ++p) base[p] = panel_data(t, p);
-    __m512 acc[MR][P];
+    __m512 acc[MR][R];
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
-    for (int64_t pair = 0; pair < pairs; ++pair) {
-      __m512bh w[P];
-      for (int p = 0; p < P; ++p) w[p] = (__m512bh)_mm512_load_si512(base[p] + pair * 64);
+      for (int r = 0; r < R; ++r) acc[m][r] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= in_features; k += 32) {
+      __m512bh wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = (__m512bh)_mm512_loadu_si512(w + r * in_features + k);
       for (int m = 0; m < MR; ++m) {
-        int32_t both;  // x[m][2 pair], x[m][2 pair + 1]
-        std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
-        const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
-        for (int p = 0; p < P; ++p) acc[m][p] = _mm512_dpbf16_ps(acc[m][p], w[p], xv);
+        const __m512bh xv = (__m512bh)_mm512_loadu_si512(x + m * t.x_stride + k);
+        for (int r = 0; r < R; ++r) acc[m][r] = _mm512_dpbf16_ps(acc[m][r], wv[r], xv);
+      }
+    }
+    if (k < in_features) {
+      const __mmask32 tail = static_cast<__mmask32>((uint64_t{1} << (in_features - k)) - 1);
+      __m512bh wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(tail, w + r * in_features + k);
+      for (int m = 0; m < MR; ++m) {
+        const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(tail, x + m * t.x_stride + k);
+        for (int r = 0; r < R; ++r) acc[m][r] = _mm512_dpbf16_ps(acc[m][r], wv[r], xv);
       }
     }
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+      for (int r = 0; r < R; ++r) t.y[m * t.y_stride + t.feature + r] = _mm512_reduce_add_ps(acc[m][r]);
   }
 };
 
-struct BFloat16Fma {
-  template <int MR, int P>
-  static void run(const Tile& t) {
-    const int64_t pairs = padded_in_features(t.weight->in_features) / 2;
+// float32 x: 16 k per step, the weights widened to float32 (exact), FMA.
+struct BFloat16RowsFma {
+  template <int MR, int R>
+  static void run(const RowTile& t) {
+    const int64_t in_features = t.weight->in_features;
+    const auto* w = reinterpret_cast<const uint16_t*>(t.weight->weight_data()) + t.feature * in_features;
     const auto* x = static_cast<const float*>(t.x);
-    const uint8_t* base[P];
-    for (int p = 0; p < P; ++p) base[p] = panel_data(t, p);
-    const __m512i high_half = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
-    __m512 acc[MR][P];
+    __m512 acc[MR][R];
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
-    for (int64_t pair = 0; pair < pairs; ++pair) {
-      __m512 even[P], odd[P];  // W[n][2 pair], W[n][2 pair + 1] for the panel's 16 features
-      for (int p = 0; p < P; ++p) {
-        const __m512i w = _mm512_load_si512(base[p] + pair * 64);
-        even[p] = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-        odd[p] = _mm512_castsi512_ps(_mm512_and_si512(w, high_half));
+      for (int r = 0; r < R; ++r) acc[m][r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < in_features; k += 16) {
+      const __mmask16 valid = in_features - k >= 16 ? static_cast<__mmask16>(0xffff)
+                                                    : static_cast<__mmask16>((1u << (in_features - k)) - 1u);
+      __m512 wv[R];
+      for (int r = 0; r < R; ++r) {
+        const __m256i bits = _mm256_maskz_loadu_epi16(valid, w + r * in_features + k);
+        wv[r] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
       }
       for (int m = 0; m < MR; ++m) {
-        const __m512 x0 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair]);
-        const __m512 x1 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair + 1]);
-        for (int p = 0; p < P; ++p) {
-          acc[m][p] = _mm512_fmadd_ps(even[p], x0, acc[m][p]);
-          acc[m][p] = _mm512_fmadd_ps(odd[p], x1, acc[m][p]);
-        }
+        const __m512 xv = _mm512_maskz_loadu_ps(valid, x + m * t.x_stride + k);
+        for (int r = 0; r < R; ++r) acc[m][r] = _mm512_fmadd_ps(wv[r], xv, acc[m][r]);
       }
     }
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+      for (int r = 0; r < R; ++r) t.y[m * t.y_stride + t.feature + r] = _mm512_reduce_add_ps(acc[m][r]);
   }
 };
 
@@ -364,6 +382,38 @@ void drive_partial_sums(const PackedWeight& weight, const PaddedRows& rows, floa
   }
 }
 
+template <class Kernel, int R>
+void run_row_tile(int rows, const RowTile& t) {
+  switch (rows) {
+    case 1: Kernel::template run<1, R>(t); break;
+    case 2: Kernel::template run<2, R>(t); break;
+    case 3: Kernel::template run<3, R>(t); break;
+    case 4: Kernel::template run<4, R>(t); break;
+    case 5: Kernel::template run<5, R>(t); break;
+    default: Kernel::template run<6, R>(t); break;
+  }
+}
+
+// Features of panels [panel_begin, panel_end) in tiles of 4 (the remainder one at a time), rows of x in
+// tiles of 6. Every output is the same sequence of operations whatever the tile it falls in.
+template <class Kernel>
+void drive_rows(const PackedWeight& weight, const void* x, int64_t element_bytes, const PaddedRows& rows, float* y,
+                int64_t y_stride, int64_t panel_begin, int64_t panel_end) {
+  constexpr int kFeatures = 4, kRows = 6;
+  const int64_t end = std::min(panel_end * kPanelWidth, weight.out_features);
+  for (int64_t feature = panel_begin * kPanelWidth; feature < end;) {
+    const bool group = end - feature >= kFeatures;
+    for (int64_t row = 0; row < rows.rows; row += kRows) {
+      const RowTile tile{&weight, static_cast<const uint8_t*>(x) + row * rows.stride * element_bytes, rows.stride,
+                         feature, y + row * y_stride, y_stride};
+      const int count = static_cast<int>(std::min<int64_t>(kRows, rows.rows - row));
+      if (group) run_row_tile<Kernel, kFeatures>(count, tile);
+      else run_row_tile<Kernel, 1>(count, tile);
+    }
+    feature += group ? kFeatures : 1;
+  }
+}
+
 }  // namespace
 
 void matmul_avx512(const PackedWeight& weight, const PaddedRows& x, float* y, int64_t y_stride,
@@ -371,9 +421,9 @@ void matmul_avx512(const PackedWeight& weight, const PaddedRows& x, float* y, in
   switch (weight.format) {
     case WeightFormat::kBFloat16:
       if (x.bf16 != nullptr) {
-        drive<BFloat16Dot>(weight, x.bf16, 2, x, y, y_stride, panel_begin, panel_end);
+        drive_rows<BFloat16RowsDot>(weight, x.bf16, 2, x, y, y_stride, panel_begin, panel_end);
       } else {
-        drive<BFloat16Fma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
+        drive_rows<BFloat16RowsFma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
       }
       break;
     case WeightFormat::kInt8:
