@@ -232,7 +232,6 @@ struct Int8Dot {
       base[p] = panel_data(t, p);
       scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
     }
-    const __m512i interleave = pair_interleave();
     __m512 acc[MR][P];
     for (int m = 0; m < MR; ++m)
       for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
@@ -243,11 +242,14 @@ struct Int8Dot {
       for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
         __m512bh w[P];
         for (int p = 0; p < P; ++p) {
+          // W[n][2 pair] and W[n][2 pair + 1] bytes interleaved per feature (features 0..7, then 8..15),
+          // widened to float32 (exact), then rounded (exactly) to bfloat16 pairs in feature order.
           const uint8_t* at = base[p] + 2 * pair * kPanelWidth;
-          const __m512 even = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(at))));
-          const __m512 odd = _mm512_cvtepi32_ps(
-              _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(at + kPanelWidth))));
-          w[p] = to_bfloat16_pairs(even, odd, interleave);
+          const __m128i even = _mm_load_si128(reinterpret_cast<const __m128i*>(at));
+          const __m128i odd = _mm_load_si128(reinterpret_cast<const __m128i*>(at + kPanelWidth));
+          const __m512 low = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpacklo_epi8(even, odd)));
+          const __m512 high = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpackhi_epi8(even, odd)));
+          w[p] = (__m512bh)_mm512_cvtne2ps_pbh(high, low);
         }
         for (int m = 0; m < MR; ++m) {
           int32_t both;
@@ -266,8 +268,21 @@ struct Int8Dot {
   }
 };
 
+// bfloat16 bit patterns of q - 8 for q = 0..15 in words 0..15 (symmetric int4; words 16..31 unused).
+inline __m512i symmetric_int4_table() {
+  alignas(64) uint16_t words[32] = {};
+  for (int q = 0; q < 16; ++q) {
+    const float value = static_cast<float>(q - 8);
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    words[q] = static_cast<uint16_t>(bits >> 16);  // exact: a small integer
+  }
+  return _mm512_load_si512(words);
+}
+
 // int4 weights, bfloat16 x: q - z (an integer in [-15, 15], exact in bfloat16) against x with vdpbf16ps
-// into a per-group partial sum, then acc += partial * scale once per group.
+// into a per-group partial sum, then acc += partial * scale once per group. Symmetric weights (z = 8)
+// are turned into bfloat16 pairs by one table lookup (vpermw) on their nibbles, others through float32.
 struct Int4Dot {
   template <int MR, int P>
   static void run(const Tile& t) {
@@ -285,6 +300,9 @@ struct Int4Dot {
     const __m512i interleave = pair_interleave();
     const __m512i low_nibble = _mm512_set1_epi32(0x0f);
     const __m512 offset_base = _mm512_set1_ps(8388608.0f);  // zero offsets are 2^23 + z
+    const bool symmetric = weight.zero_offsets.empty();
+    const __m512i table = symmetric_int4_table();
+    const __m512i both_nibbles = _mm512_set1_epi32(0x000f000f);
     __m512 acc[MR][P];
     for (int m = 0; m < MR; ++m)
       for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
@@ -302,9 +320,15 @@ struct Int4Dot {
         for (int p = 0; p < P; ++p) {
           const __m512i wide =
               _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(base[p] + pair * kPanelWidth)));
-          const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(wide, low_nibble), zero[p]));
-          const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(wide, 4), zero[p]));
-          w[p] = to_bfloat16_pairs(even, odd, interleave);
+          if (symmetric) {
+            // Per feature, word 0 = the low nibble (k even), word 1 = the high nibble: (wide | wide << 12) & mask.
+            const __m512i index = _mm512_ternarylogic_epi32(wide, _mm512_slli_epi32(wide, 12), both_nibbles, 0xa8);
+            w[p] = (__m512bh)_mm512_permutexvar_epi16(index, table);
+          } else {
+            const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(wide, low_nibble), zero[p]));
+            const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(wide, 4), zero[p]));
+            w[p] = to_bfloat16_pairs(even, odd, interleave);
+          }
         }
         for (int m = 0; m < MR; ++m) {
           int32_t both;
