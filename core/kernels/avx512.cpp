@@ -1,6 +1,7 @@
 // The AVX-512 path of kernels::matmul() (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512bf16 -mfma).
-// bfloat16 weights are read row-major: a register tile holds up to 6 rows of x times 4 output features,
-// one zmm accumulator each over 32 (16) consecutive k, summed to one float at the end:
+// bfloat16 weights are read row-major: a register tile holds up to 4 rows of x times 6 output features
+// or up to 8 rows times 3, one zmm accumulator each over 32 (16) consecutive k, summed to one float at
+// the end:
 //   bfloat16 weights, bfloat16 x: vdpbf16ps on 32 k (products exact, float32 sums);
 //   bfloat16 weights, float32 x:  16 weights widened to float32 (exact), one FMA.
 // For int8 / int4 panels a register tile holds up to kTileRows rows of x times kTilePanels panels of 16
@@ -414,27 +415,36 @@ void run_row_tile(int rows, const RowTile& t) {
     case 3: Kernel::template run<3, R>(t); break;
     case 4: Kernel::template run<4, R>(t); break;
     case 5: Kernel::template run<5, R>(t); break;
-    default: Kernel::template run<6, R>(t); break;
+    case 6: Kernel::template run<6, R>(t); break;
+    case 7: Kernel::template run<7, R>(t); break;
+    default: Kernel::template run<8, R>(t); break;
   }
 }
 
-// Features of panels [panel_begin, panel_end) in tiles of 4 (the remainder one at a time), rows of x in
-// tiles of 6. Every output is the same sequence of operations whatever the tile it falls in.
+// Features of panels [panel_begin, panel_end) in tiles of R (the remainder one at a time), rows of x in
+// tiles of 8: R = 6 weight rows for up to 4 rows of x, 3 for more (24 accumulators at most). Every output
+// is the same sequence of operations whatever the tile it falls in.
 template <class Kernel>
 void drive_rows(const PackedWeight& weight, const void* x, int64_t element_bytes, const PaddedRows& rows, float* y,
                 int64_t y_stride, int64_t panel_begin, int64_t panel_end) {
-  constexpr int kFeatures = 4, kRows = 6;
+  constexpr int kRows = 8;
+  const int features = rows.rows <= 4 ? 6 : 3;
   const int64_t end = std::min(panel_end * kPanelWidth, weight.out_features);
   for (int64_t feature = panel_begin * kPanelWidth; feature < end;) {
-    const bool group = end - feature >= kFeatures;
+    const bool group = end - feature >= features;
     for (int64_t row = 0; row < rows.rows; row += kRows) {
       const RowTile tile{&weight, static_cast<const uint8_t*>(x) + row * rows.stride * element_bytes, rows.stride,
                          feature, y + row * y_stride, y_stride};
       const int count = static_cast<int>(std::min<int64_t>(kRows, rows.rows - row));
-      if (group) run_row_tile<Kernel, kFeatures>(count, tile);
-      else run_row_tile<Kernel, 1>(count, tile);
+      if (!group) {
+        run_row_tile<Kernel, 1>(count, tile);
+      } else if (features == 6) {
+        run_row_tile<Kernel, 6>(count, tile);
+      } else {
+        run_row_tile<Kernel, 3>(count, tile);
+      }
     }
-    feature += group ? kFeatures : 1;
+    feature += group ? features : 1;
   }
 }
 
