@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "core/kernels/kernel_paths.h"
@@ -60,6 +61,14 @@ struct RowTile {
   int64_t y_stride;
 };
 
+// Row r of the tile's weights is streamed 64 bytes at a time; the same bytes of row r of the next tile
+// (R rows further) are prefetched meanwhile. Without it the interleaved streams of the R rows read
+// at about two thirds of the rate of one contiguous stream. A prefetch past the matrix is harmless.
+inline void prefetch_next_tile(const uint16_t* w, int64_t in_features, int tile_rows, int r, int64_t k) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(w) + static_cast<uintptr_t>(((tile_rows + r) * in_features + k) * 2);
+  _mm_prefetch(reinterpret_cast<const char*>(at), _MM_HINT_T0);
+}
+
 // bfloat16 x: vdpbf16ps on 32 k (16 pairs) per step.
 struct BFloat16RowsDot {
   template <int MR, int R>
@@ -73,7 +82,10 @@ struct BFloat16RowsDot {
     int64_t k = 0;
     for (; k + 32 <= in_features; k += 32) {
       __m512bh wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = (__m512bh)_mm512_loadu_si512(w + r * in_features + k);
+      for (int r = 0; r < R; ++r) {
+        prefetch_next_tile(w, in_features, R, r, k);
+        wv[r] = (__m512bh)_mm512_loadu_si512(w + r * in_features + k);
+      }
       for (int m = 0; m < MR; ++m) {
         const __m512bh xv = (__m512bh)_mm512_loadu_si512(x + m * t.x_stride + k);
         for (int r = 0; r < R; ++r) acc[m][r] = _mm512_dpbf16_ps(acc[m][r], wv[r], xv);
@@ -108,6 +120,7 @@ struct BFloat16RowsFma {
                                                     : static_cast<__mmask16>((1u << (in_features - k)) - 1u);
       __m512 wv[R];
       for (int r = 0; r < R; ++r) {
+        if (k % 32 == 0) prefetch_next_tile(w, in_features, R, r, k);
         const __m256i bits = _mm256_maskz_loadu_epi16(valid, w + r * in_features + k);
         wv[r] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
       }
