@@ -8,12 +8,15 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "core/tensor/runtime.h"
 #include "core/timing.h"
 #include "models/checkpoint.h"
+#include "models/group_quantized.h"
+#include "models/packed_linear.h"
 
 namespace stepwise::bench {
 
@@ -67,6 +70,32 @@ std::shared_ptr<const Transformer> ModelPool::get(const TransformerConfig& confi
   return model;
 }
 
+std::shared_ptr<const Transformer> ModelPool::get_quantized(const TransformerConfig& config, int bits,
+                                                            uint64_t seed) {
+  const std::string key = std::to_string(config.vocab_size) + "/" + std::to_string(config.hidden_size) + "/" +
+                          std::to_string(config.num_layers) + "/int" + std::to_string(bits) + "/" + std::to_string(seed);
+  auto it = models_.find(key);
+  if (it != models_.end()) return it->second;
+  torch::NoGradGuard no_grad;
+  auto model = random_transformer(config, seed, LoadOptions{torch::kBFloat16, torch::kCPU});
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  for (const auto& [name, tensor] : model->named_parameters()) {
+    if (tensor.dim() != 2) continue;
+    GroupQuantizedMatrix matrix;
+    matrix.bits = bits;
+    matrix.out_features = tensor.size(0);
+    matrix.in_features = tensor.size(1);
+    matrix.group_size = 32;
+    matrix.values.resize(static_cast<size_t>(tensor.numel()));
+    for (auto& value : matrix.values)
+      value = static_cast<int8_t>(bits == 8 ? static_cast<int>(rng() % 256) - 128 : static_cast<int>(rng() % 16));
+    matrix.scales.assign(static_cast<size_t>(tensor.numel() / 32), bits == 8 ? 0.02f / 64 : 0.02f / 4);
+    model->set_group_quantized(name, matrix);
+  }
+  models_[key] = model;
+  return model;
+}
+
 double ModelPool::copy_bandwidth() {
   if (!copy_bandwidth_) copy_bandwidth_ = measure_copy_bandwidth(int64_t{512} << 20, 1.0);
   return *copy_bandwidth_;
@@ -74,11 +103,16 @@ double ModelPool::copy_bandwidth() {
 
 int64_t weight_bytes_per_step(const Transformer& model) {
   int64_t bytes = 0;
-  for (const auto& [name, tensor] : model.named_parameters())
-    if (name != "model.embed_tokens.weight") bytes += tensor.numel() * static_cast<int64_t>(tensor.element_size());
-  const TransformerConfig& config = model.config();
-  if (config.tie_word_embeddings)
-    bytes += config.vocab_size * config.hidden_size * static_cast<int64_t>(c10::elementSize(model.dtype()));
+  auto read = [&model](const torch::Tensor& tensor) {
+    return model.packed_linears().packed_bytes_of(tensor).value_or(tensor.numel() *
+                                                                    static_cast<int64_t>(tensor.element_size()));
+  };
+  torch::Tensor embedding;
+  for (const auto& [name, tensor] : model.named_parameters()) {
+    if (name == "model.embed_tokens.weight") embedding = tensor;
+    else bytes += read(tensor);
+  }
+  if (model.config().tie_word_embeddings) bytes += read(embedding);
   return bytes;
 }
 

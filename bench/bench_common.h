@@ -33,6 +33,11 @@ TransformerConfig with_layers(TransformerConfig config, int64_t layers);
 class ModelPool {
  public:
   std::shared_ptr<const Transformer> get(const TransformerConfig& config, torch::ScalarType dtype, uint64_t seed);
+  // The bfloat16 model of `config` with every 2-D weight (the projections and the embedding, which a
+  // tied head shares) replaced by a random group-quantized matrix: int8 (`bits` 8) or symmetric int4
+  // (4), groups of 32, float32 scales (W8A16 / W4A16, Transformer::set_group_quantized). The cost of a
+  // step does not depend on the values. Built once.
+  std::shared_ptr<const Transformer> get_quantized(const TransformerConfig& config, int bits, uint64_t seed);
   // Copy bandwidth (bytes/s, read + write counted, as STREAM does; median of single copies of a
   // 512 MiB buffer), measured once on first use.
   double copy_bandwidth();
@@ -43,7 +48,8 @@ class ModelPool {
 };
 
 // Bytes of weights one decode step reads: every parameter except the embedding table (only B rows of
-// it are gathered), plus the LM head (the embedding again when tied).
+// it are gathered), plus the LM head (the embedding again when tied); a quantized weight counts its
+// packed bytes.
 int64_t weight_bytes_per_step(const Transformer& model);
 // Bytes of keys and values one decode step reads at `context` cached tokens.
 int64_t kv_bytes_per_step(const Transformer& model, int64_t batch, int64_t context);

@@ -2,7 +2,8 @@
 //   copy_bandwidth/*   large-buffer copies: the machine's memory bandwidth, the yardstick for decode
 //   decode_step/*      one AR decode step at a fixed cached context (Qwen2.5-0.5B shape): tokens/s and
 //                      the bandwidth achieved reading weights + KV, also as a ratio to the copy bandwidth;
-//                      bfloat16 on the project's kernels, and with /linear:torch on LibTorch's linear
+//                      bfloat16 on the project's kernels, and with /linear:torch on LibTorch's linear;
+//                      int8 / int4: the same model with group-quantized weights (W8A16 / W4A16)
 //   kv_cache/*         whole AR generations with the KV cache vs recomputing the prefix (small model)
 //   speculative/*      whole generations, AR vs speculative with several draft sources (0.5B shape)
 // Benchmarks are registered in main() and share one ModelPool, so each model is built once.
@@ -65,11 +66,13 @@ void copy_memcpy(benchmark::State& state) {
 // One decode step of `batch` rows at `context` cached tokens. The cache is filled with random keys and
 // values (the cost of a step does not depend on their contents) and truncated back after every step.
 // `torch_linear`: every linear product on LibTorch (the project's kernels switched off, models/packed_linear.h).
+// `quantized_bits` 8 / 4: the bfloat16 model with int8 / int4 weights (ModelPool::get_quantized); 0: none.
 void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dtype, int64_t batch, int64_t context,
-                 bool torch_linear) {
+                 bool torch_linear, int quantized_bits = 0) {
   torch::NoGradGuard no_grad;
   set_linear_kernels_enabled(!torch_linear);
-  auto model = pool.get(qwen25_05b_config(), dtype, kTargetSeed);
+  auto model = quantized_bits > 0 ? pool.get_quantized(qwen25_05b_config(), quantized_bits, kTargetSeed)
+                                  : pool.get(qwen25_05b_config(), dtype, kTargetSeed);
   const TransformerConfig& config = model->config();
   const double copy_bandwidth = pool.copy_bandwidth();
   KvCache cache = model->make_cache(batch, context + 1);
@@ -241,6 +244,22 @@ void register_all(ModelPool& pool) {
               ->MinTime(2.0)
               ->Unit(benchmark::kMillisecond);
         }
+      }
+    }
+  }
+
+  for (int bits : {8, 4}) {  // W8A16 / W4A16: bfloat16 activations, int8 / int4 weights in groups of 32
+    for (int64_t batch : {1, 4, 8}) {
+      for (int64_t context : {128, 512, 2048}) {
+        const std::string name = "decode_step/int" + std::to_string(bits) + "/batch:" + std::to_string(batch) +
+                                 "/context:" + std::to_string(context);
+        RegisterBenchmark(name.c_str(),
+                          [&pool, bits, batch, context](benchmark::State& state) {
+                            decode_step(state, pool, torch::kBFloat16, batch, context, false, bits);
+                          })
+            ->UseRealTime()
+            ->MinTime(2.0)
+            ->Unit(benchmark::kMillisecond);
       }
     }
   }

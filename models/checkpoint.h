@@ -18,6 +18,9 @@ namespace stepwise {
 struct LoadOptions {
   torch::ScalarType dtype = torch::kFloat32;  // compute dtype the weights are converted to
   torch::Device device = torch::kCPU;
+  // Quantized weights (GGUF Q8_0 / Q4_0) only dequantized into `dtype`, not also kept for the int8 /
+  // int4 kernels (Transformer::set_group_quantized).
+  bool dequantize = false;
 };
 
 // Loads config.json + safetensors from `directory`, or the GGUF file `directory` names when it ends in

@@ -1,5 +1,6 @@
 // A GGUF file as a TensorSource: Hugging Face names over GGUF ones, torch-order shapes, dequantization
-// into float32 then the load dtype, and the inverse of the converter's Q/K row permutation.
+// into float32 then the load dtype, and the inverse of the converter's Q/K row permutation; Q8_0 and
+// Q4_0 weights also as group-quantized matrices for the int8 / int4 kernels.
 #include "models/gguf_checkpoint.h"
 
 #include <torch/torch.h>
@@ -13,6 +14,7 @@
 #include "core/gguf_dequant.h"
 #include "core/gguf_writer.h"
 #include "models/gguf_layout.h"
+#include "models/group_quantized.h"
 #include "models/tensor_source.h"
 
 namespace stepwise {
@@ -62,6 +64,44 @@ class GgufSource : public TensorSource {
     return values.to(dtype);
   }
 
+  // The tensor `name` as int8 / int4 groups of 32 when it is a Q8_0 or Q4_0 2-D weight (Q8_0: q * d;
+  // Q4_0: (q - 8) * d, d the block's float16 scale: ggml's dequantization), Q/K rows in the Hugging
+  // Face order; nullopt for every other tensor.
+  std::optional<GroupQuantizedMatrix> group_quantized(const std::string& name) const {
+    const GgufTensorInfo& tensor = info(name);
+    if ((tensor.type != GgmlType::kQ8_0 && tensor.type != GgmlType::kQ4_0) || tensor.dims.size() != 2)
+      return std::nullopt;
+    GroupQuantizedMatrix m;
+    m.bits = tensor.type == GgmlType::kQ8_0 ? 8 : 4;
+    m.out_features = tensor.dims[1];
+    m.in_features = tensor.dims[0];
+    m.group_size = 32;
+    m.symmetric = true;
+    const int64_t blocks = tensor.elements() / 32;
+    const int64_t block_bytes = ggml_block_bytes(tensor.type);
+    m.values.resize(static_cast<size_t>(tensor.elements()));
+    m.scales.resize(static_cast<size_t>(blocks));
+    const uint8_t* data = file_.data(tensor);
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t* block = data + b * block_bytes;
+      m.scales[static_cast<size_t>(b)] = half_to_float(static_cast<uint16_t>(block[0] | (block[1] << 8)));
+      int8_t* out = m.values.data() + b * 32;
+      if (m.bits == 8) {
+        std::memcpy(out, block + 2, 32);
+      } else {
+        for (int j = 0; j < 16; ++j) {  // element j: low nibble of byte j; element j + 16: its high nibble
+          out[j] = static_cast<int8_t>(block[2 + j] & 0x0f);
+          out[j + 16] = static_cast<int8_t>(block[2 + j] >> 4);
+        }
+      }
+    }
+    if (permuted_) {
+      if (ends_with(name, "self_attn.q_proj.weight")) reorder_rows(m, config_.num_heads);
+      else if (ends_with(name, "self_attn.k_proj.weight")) reorder_rows(m, config_.num_kv_heads);
+    }
+    return m;
+  }
+
  private:
   const GgufTensorInfo& info(const std::string& name) const {
     const auto gguf = gguf_tensor_name(name);
@@ -72,6 +112,21 @@ class GgufSource : public TensorSource {
     check(w.size(0) % (2 * heads) == 0, file_.path(), ": Q/K rows (", w.size(0), ") are not a multiple of 2 x ",
           heads, " heads");
     return permute_rows(w, heads, /*to_gguf=*/false);
+  }
+  // The rows of `m` (heads * D of them) in the order unpermute gives a dense weight.
+  void reorder_rows(GroupQuantizedMatrix& m, int64_t heads) const {
+    check(m.out_features % (2 * heads) == 0, file_.path(), ": Q/K rows (", m.out_features,
+          ") are not a multiple of 2 x ", heads, " heads");
+    const torch::Tensor order = permute_rows(torch::arange(m.out_features, torch::kInt64), heads, false);  // (N)
+    const int64_t k = m.in_features, groups = m.in_features / m.group_size;
+    const std::vector<int8_t> values = m.values;
+    const std::vector<float> scales = m.scales;
+    const int64_t* source = order.data_ptr<int64_t>();
+    for (int64_t row = 0; row < m.out_features; ++row) {
+      std::memcpy(m.values.data() + row * k, values.data() + source[row] * k, static_cast<size_t>(k));
+      std::memcpy(m.scales.data() + row * groups, scales.data() + source[row] * groups,
+                  static_cast<size_t>(groups) * sizeof(float));
+    }
   }
 
   const GgufFile& file_;
@@ -84,7 +139,17 @@ class GgufSource : public TensorSource {
 std::shared_ptr<Transformer> load_gguf_checkpoint(const std::string& path, const LoadOptions& options) {
   const GgufFile file(path);
   const TransformerConfig config = gguf_transformer_config(file);
-  return build_transformer(config, GgufSource(file, config), path, options);
+  const GgufSource source(file, config);
+  std::shared_ptr<Transformer> model = build_transformer(config, source, path, options);
+  if (options.dequantize) return model;
+  for (const std::string& name : source.names()) {
+    const bool linear = ends_with(name, "_proj.weight") || name == "model.embed_tokens.weight" ||
+                        (name == "lm_head.weight" && !model->config().tie_word_embeddings);
+    if (!linear) continue;
+    if (std::optional<GroupQuantizedMatrix> matrix = source.group_quantized(name))
+      model->set_group_quantized(name, *matrix);
+  }
+  return model;
 }
 
 GgmlType gguf_tensor_type_for(const std::vector<int64_t>& shape, GgmlType weight_type) {

@@ -1,6 +1,8 @@
 // GGUF files as checkpoints: load_gguf_checkpoint reads the model a GGUF file describes (architectures
 // and names of models/gguf_layout.h; every tensor type of core/gguf_file.h dequantized into the load
-// dtype, Q/K rows of llama/llada returned to the Hugging Face order); save_gguf_checkpoint writes a
+// dtype, Q/K rows of llama/llada returned to the Hugging Face order; Q8_0 and Q4_0 linear weights also
+// kept quantized for the int8 / int4 kernels, as int8 and symmetric int4 in groups of 32 with the
+// blocks' float16 scales, unless LoadOptions::dequantize); save_gguf_checkpoint writes a
 // model as llama.cpp expects it, in one of the written tensor types. load_checkpoint calls the loader
 // for a path ending in .gguf.
 #pragma once

@@ -1,5 +1,6 @@
-// PackedLinears: packing a model's bfloat16 weights for core/kernels and running small products on them,
-// the output features split over the torch intra-op thread pool.
+// PackedLinears: a model's bfloat16 weights read in place and its group-quantized ones packed for
+// core/kernels, small products run on them with the output features split over the torch intra-op
+// thread pool.
 #include "models/packed_linear.h"
 
 #include <ATen/Parallel.h>
@@ -18,56 +19,104 @@ int64_t grain_panels(const kernels::PackedWeight& packed) {
   return std::max<int64_t>(1, (int64_t{64} << 10) / std::max<int64_t>(1, packed.panel_bytes));
 }
 
+std::string format_label(const kernels::PackedWeight& packed) {
+  std::string label = kernels::format_name(packed.format);
+  if (packed.group_size > 0) label += " g" + std::to_string(packed.group_size);
+  if (!packed.zero_offsets.empty()) label += " zero points";
+  return label;
+}
+
 }  // namespace
 
 void set_linear_kernels_enabled(bool enabled) { kernels_enabled.store(enabled); }
 bool linear_kernels_enabled() { return kernels_enabled.load(); }
 int64_t linear_kernel_products() { return kernel_products.load(); }
 
-std::shared_ptr<const PackedLinears> PackedLinears::pack(const std::vector<torch::Tensor>& weights) {
+std::shared_ptr<PackedLinears> PackedLinears::create(const std::vector<torch::Tensor>& weights) {
   auto out = std::make_shared<PackedLinears>();
   for (const torch::Tensor& weight : weights) {
-    if (!weight.defined() || !weight.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 ||
-        weight.dim() != 2 || weight.numel() == 0 || out->entries_.count(weight.unsafeGetTensorImpl()) != 0)
-      continue;
-    if (out->entries_.empty()) out->isa_ = kernels::active_isa();
-    const torch::Tensor contiguous = weight.contiguous();
-    Entry entry;
-    entry.packed = kernels::pack_bfloat16(reinterpret_cast<const uint16_t*>(contiguous.data_ptr<at::BFloat16>()),
-                                          weight.size(0), weight.size(1), "linear weight");
-    entry.data = weight.data_ptr();
-    entry.version = weight._version();
-    out->entries_.emplace(weight.unsafeGetTensorImpl(), std::move(entry));
+    if (weight.defined() && weight.device().is_cpu() && weight.scalar_type() == torch::kBFloat16 && weight.dim() == 2) {
+      out->isa_ = kernels::active_isa();
+      out->isa_chosen_ = true;
+      break;
+    }
   }
   return out;
 }
 
+void PackedLinears::set_quantized(const torch::Tensor& weight, kernels::PackedWeight packed,
+                                  const torch::Tensor& replaced) {
+  TORCH_INTERNAL_ASSERT(weight.device().is_cpu() && weight.dim() == 2 && weight.size(0) == packed.out_features &&
+                        weight.size(1) == packed.in_features);
+  if (replaced.defined()) entries_.erase(replaced.unsafeGetTensorImpl());
+  isa_ = kernels::active_isa();
+  isa_chosen_ = true;
+  Entry entry;
+  entry.packed = std::make_shared<const kernels::PackedWeight>(std::move(packed));
+  entry.data = weight.data_ptr();
+  entry.version = weight._version();
+  entries_[weight.unsafeGetTensorImpl()] = std::move(entry);
+}
+
 int64_t PackedLinears::packed_bytes() const {
   int64_t total = 0;
-  for (const auto& item : entries_) total += item.second.packed.bytes();
+  for (const auto& item : entries_) total += item.second.packed->bytes();
   return total;
+}
+
+std::optional<int64_t> PackedLinears::packed_bytes_of(const torch::Tensor& weight) const {
+  const auto found = entries_.find(weight.unsafeGetTensorImpl());
+  if (found == entries_.end()) return std::nullopt;
+  return found->second.packed->bytes();
+}
+
+std::map<std::string, PackedLinears::FormatTotal> PackedLinears::format_totals() const {
+  std::map<std::string, FormatTotal> out;
+  for (const auto& item : entries_) {
+    FormatTotal& total = out[format_label(*item.second.packed)];
+    ++total.tensors;
+    total.bytes += item.second.packed->bytes();
+  }
+  return out;
 }
 
 std::optional<torch::Tensor> PackedLinears::linear(const torch::Tensor& x, const torch::Tensor& weight,
                                                    const torch::Tensor& bias) const {
-  if (!linear_kernels_enabled() || !x.device().is_cpu() || x.scalar_type() != torch::kBFloat16) return std::nullopt;
-  const auto found = entries_.find(weight.unsafeGetTensorImpl());
-  if (found == entries_.end()) return std::nullopt;
-  const Entry& entry = found->second;
-  if (weight.requires_grad() || weight.data_ptr() != entry.data || weight._version() != entry.version)
+  if (!linear_kernels_enabled() || !x.device().is_cpu() || !isa_chosen_ || weight.requires_grad())
     return std::nullopt;
+  // The operand: a bfloat16 weight read in place (bfloat16 x), or the packed quantized one (float32 or
+  // bfloat16 x) while the weight tensor is as it was when packed.
+  const bool bfloat16_x = x.scalar_type() == torch::kBFloat16;
+  if (!bfloat16_x && x.scalar_type() != torch::kFloat32) return std::nullopt;
+  kernels::PackedWeight view;
+  const kernels::PackedWeight* operand = nullptr;
+  const auto found = entries_.find(weight.unsafeGetTensorImpl());
+  if (found != entries_.end()) {
+    const Entry& entry = found->second;
+    if (weight.data_ptr() != entry.data || weight._version() != entry.version) return std::nullopt;
+    operand = entry.packed.get();
+  } else {
+    if (!bfloat16_x || !weight.device().is_cpu() || weight.scalar_type() != torch::kBFloat16 || weight.dim() != 2 ||
+        weight.numel() == 0 || !weight.is_contiguous())
+      return std::nullopt;
+    view = kernels::view_bfloat16(reinterpret_cast<const uint16_t*>(weight.data_ptr<at::BFloat16>()), weight.size(0),
+                                  weight.size(1), "linear weight");
+    operand = &view;
+  }
   if (torch::GradMode::is_enabled() && (x.requires_grad() || (bias.defined() && bias.requires_grad())))
     return std::nullopt;
-  const int64_t in_features = entry.packed.in_features, out_features = entry.packed.out_features;
+  const kernels::PackedWeight& packed = *operand;
+  const int64_t in_features = packed.in_features, out_features = packed.out_features;
   if (x.dim() < 1 || x.size(-1) != in_features || x.numel() == 0) return std::nullopt;
   const int64_t rows = x.numel() / in_features;
   if (rows > kernels::kMaxRows) return std::nullopt;
 
-  const torch::Tensor input = x.reshape({rows, in_features}).contiguous();            // (M, K) bfloat16
+  const torch::Tensor input = x.reshape({rows, in_features}).contiguous();  // (M, K) float32 or bfloat16
   torch::Tensor output = torch::empty({rows, out_features}, x.options().dtype(torch::kFloat32));  // (M, N)
-  const kernels::Activations activations{input.data_ptr(), kernels::ElementType::kBFloat16, rows, in_features};
+  const kernels::Activations activations{
+      input.data_ptr(), bfloat16_x ? kernels::ElementType::kBFloat16 : kernels::ElementType::kFloat32, rows,
+      in_features};
   float* y = output.data_ptr<float>();
-  const kernels::PackedWeight& packed = entry.packed;
   const kernels::Isa isa = isa_;
   at::parallel_for(0, packed.panels(), grain_panels(packed), [&](int64_t begin, int64_t end) {
     kernels::matmul(packed, activations, y, out_features, begin, end, isa);

@@ -3,6 +3,10 @@
 
 #include <torch/torch.h>
 
+#include <cctype>
+
+#include "core/error.h"
+#include "models/group_quantized.h"
 #include "models/packed_linear.h"
 
 namespace stepwise {
@@ -42,7 +46,7 @@ Transformer::Transformer(TransformerConfig config, TransformerWeights weights)
   for (const LayerWeights& layer : weights_.layers)
     projections.insert(projections.end(), {layer.q_proj, layer.k_proj, layer.v_proj, layer.o_proj, layer.gate_proj,
                                            layer.up_proj, layer.down_proj});
-  packed_linears_ = PackedLinears::pack(projections);
+  packed_linears_ = PackedLinears::create(projections);
 }
 
 // Small CPU bfloat16 products run on the project's kernels (models/packed_linear.h), the rest on LibTorch.
@@ -132,6 +136,51 @@ torch::Tensor Transformer::forward(const torch::Tensor& tokens, const torch::Ten
     return logits->to(torch::kFloat32);
   return torch::linear(hidden, weights_.lm_head).to(torch::kFloat32);
 }
+
+torch::Tensor* Transformer::linear_weight_slot(const std::string& name) {
+  if (name == "model.embed_tokens.weight") return &weights_.embed_tokens;
+  if (name == "lm_head.weight") return config_.tie_word_embeddings ? nullptr : &weights_.lm_head;
+  const std::string prefix = "model.layers.";
+  if (name.compare(0, prefix.size(), prefix) != 0) return nullptr;
+  size_t end = prefix.size();
+  while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
+  if (end == prefix.size() || end == name.size() || name[end] != '.' || end - prefix.size() > 6) return nullptr;
+  const int64_t index = std::stoll(name.substr(prefix.size(), end - prefix.size()));
+  if (index >= config_.num_layers) return nullptr;
+  LayerWeights& layer = weights_.layers[static_cast<size_t>(index)];
+  const std::string suffix = name.substr(end + 1);
+  if (suffix == "self_attn.q_proj.weight") return &layer.q_proj;
+  if (suffix == "self_attn.k_proj.weight") return &layer.k_proj;
+  if (suffix == "self_attn.v_proj.weight") return &layer.v_proj;
+  if (suffix == "self_attn.o_proj.weight") return &layer.o_proj;
+  if (suffix == "mlp.gate_proj.weight") return &layer.gate_proj;
+  if (suffix == "mlp.up_proj.weight") return &layer.up_proj;
+  if (suffix == "mlp.down_proj.weight") return &layer.down_proj;
+  return nullptr;
+}
+
+void Transformer::set_group_quantized(const std::string& hf_tensor_name, const GroupQuantizedMatrix& matrix) {
+  torch::Tensor* slot = linear_weight_slot(hf_tensor_name);
+  check(slot != nullptr, "set_group_quantized: '", hf_tensor_name, "' is not a linear weight of this model",
+        hf_tensor_name == "lm_head.weight" ? " (the head is tied to model.embed_tokens.weight)" : "");
+  check_group_quantized(matrix, hf_tensor_name);
+  check(slot->size(0) == matrix.out_features && slot->size(1) == matrix.in_features, "group-quantized weight '",
+        hf_tensor_name, "' is (", matrix.out_features, ", ", matrix.in_features, "), the model's is (", slot->size(0),
+        ", ", slot->size(1), ")");
+  std::vector<float> values = dequantize_group_quantized(matrix);  // (N, K)
+  torch::Tensor dense = torch::from_blob(values.data(), {matrix.out_features, matrix.in_features}, torch::kFloat32)
+                            .to(slot->options(), /*non_blocking=*/false, /*copy=*/true);
+  const torch::Tensor replaced = *slot;
+  const bool head = replaced.unsafeGetTensorImpl() == weights_.lm_head.unsafeGetTensorImpl();
+  *slot = dense;
+  if (head) weights_.lm_head = dense;  // a tied head is the embedding
+  if (!dense.device().is_cpu()) return;  // the kernels run on the CPU only
+  auto next = std::make_shared<PackedLinears>(*packed_linears_);  // copies of this model keep theirs
+  next->set_quantized(dense, pack_group_quantized(matrix, hf_tensor_name), replaced);
+  packed_linears_ = std::move(next);
+}
+
+const PackedLinears& Transformer::packed_linears() const { return *packed_linears_; }
 
 KvCache Transformer::make_cache(int64_t batch, int64_t capacity) const {
   return KvCache(config_.num_layers, batch, config_.num_kv_heads, capacity, config_.head_dim,

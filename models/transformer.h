@@ -3,6 +3,8 @@
 // It holds weights only: KV caches, RNGs and decoding state belong to the decoders, so one loaded
 // model can serve AR, speculative (as target or draft) and diffusion decoding at once.
 // Logits are always returned raw (unshifted) in float32; decoders apply Dream's shift themselves.
+// A linear weight may be replaced by a group-quantized one (set_group_quantized): the CPU kernels then
+// read it as int8 / int4 for small products, and the weight tensor holds its dequantized values.
 #pragma once
 
 #include <torch/types.h>
@@ -20,7 +22,8 @@
 
 namespace stepwise {
 
-class PackedLinears;  // models/packed_linear.h
+class PackedLinears;          // models/packed_linear.h
+struct GroupQuantizedMatrix;  // models/group_quantized.h
 
 struct LayerWeights {
   torch::Tensor input_norm;      // (H)
@@ -74,6 +77,17 @@ class Transformer {
   // A KV cache shaped for this model.
   KvCache make_cache(int64_t batch, int64_t capacity) const;
 
+  // Makes the linear weight `hf_tensor_name` (a q/k/v/o/gate/up/down projection, the untied lm_head
+  // or the embedding, which a tied head shares) the group-quantized `matrix`. Products of up to
+  // kernels::kMaxRows rows on the CPU run on the int8 / int4 kernels; larger ones (prefill, training,
+  // full diffusion canvases) on LibTorch over the dequantized values, which replace the weight tensor
+  // once here in the model's dtype and device (so the model holds both: the packed matrix, about 1.1 /
+  // 0.6 bytes per weight, and the dense copy). Throws stepwise::Error naming the tensor for an unknown
+  // name, a shape other than the weight's, or an inconsistent matrix (check_group_quantized).
+  void set_group_quantized(const std::string& hf_tensor_name, const GroupQuantizedMatrix& matrix);
+  // The weights the CPU kernels read (models/packed_linear.h).
+  const PackedLinears& packed_linears() const;
+
   int64_t parameter_count() const;
   // Every weight under its Hugging Face name (tied lm_head omitted), sharing storage with the model:
   // training sets requires_grad on these and optimizers update them in place.
@@ -87,11 +101,15 @@ class Transformer {
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
   // x (..., K) · weightᵀ (N, K) + bias -> (..., N): the project's kernels or LibTorch (models/packed_linear.h).
   torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) const;
+  // The slot of a linear weight (or the embedding) by Hugging Face name; nullptr if there is none.
+  torch::Tensor* linear_weight_slot(const std::string& name);
 
   TransformerConfig config_;
   TransformerWeights weights_;
   torch::Tensor inv_freq_;  // (D/2) float32
-  std::shared_ptr<const PackedLinears> packed_linears_;  // CPU bfloat16 weights repacked at construction
+  // The kernels' view of the linear weights: bfloat16 ones are read in place, group-quantized ones
+  // packed. Shared by copies of the model; replaced (never changed) when a weight is quantized.
+  std::shared_ptr<const PackedLinears> packed_linears_;
 };
 
 }  // namespace stepwise

@@ -1,8 +1,9 @@
-// The AVX2 / FMA path of kernels::matmul() (compiled with -mavx2 -mfma -mf16c). A 16-feature panel is two
-// ymm halves; a register tile holds up to kTileRows rows of x times one panel, and every weight vector
-// loaded feeds all rows of the tile. Weights are widened or dequantized to float32 in registers exactly as
-// PackedWeight::weight_at does, then multiplied and added with FMA. Each output is the same sequence of
-// operations for any M and panel range.
+// The AVX2 / FMA path of kernels::matmul() (compiled with -mavx2 -mfma -mf16c). bfloat16 weights are read
+// row-major, two features at a time against up to kTileRows rows of x; for int8 / int4 a 16-feature panel
+// is two ymm halves and a register tile holds up to kTileRows rows of x times one panel. Every weight
+// vector loaded feeds all rows of the tile. Weights are widened or dequantized to float32 in registers
+// exactly as PackedWeight::weight_at does, then multiplied and added with FMA. Each output is the same
+// sequence of operations for any M and panel range.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -40,33 +41,94 @@ inline void store(const Tile& t, int m, const __m256 low, const __m256 high) {
 
 inline const uint8_t* panel_data(const Tile& t) { return t.weight->data.get() + t.panel * t.weight->panel_bytes; }
 
-struct BFloat16Fma {
-  template <int MR>
-  static void run(const Tile& t) {
-    const int64_t pairs = padded_in_features(t.weight->in_features) / 2;
-    const uint8_t* base = panel_data(t);
-    const __m256i high_half = _mm256_set1_epi32(static_cast<int32_t>(0xffff0000u));
-    __m256 acc[MR][2];
-    for (int m = 0; m < MR; ++m) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
-    for (int64_t pair = 0; pair < pairs; ++pair) {
-      __m256 even[2], odd[2];  // W[n][2 pair], W[n][2 pair + 1] for features 0..7 and 8..15
-      for (int h = 0; h < 2; ++h) {
-        const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(base + pair * 64 + h * 32));
-        even[h] = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
-        odd[h] = _mm256_castsi256_ps(_mm256_and_si256(w, high_half));
+inline float horizontal_sum(__m256 v) {
+  const __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+  return _mm_cvtss_f32(_mm_add_ss(quarter, _mm_movehdup_ps(quarter)));
+}
+
+// bfloat16 weights, row-major: a tile is MR rows of x times R features, one accumulator each over 16
+// consecutive k (two FMAs of 8, the weights widened to float32 exactly); the last K mod 16 weights
+// and x values come from zero-padded copies. Each accumulator is summed to one float at the end.
+struct BFloat16RowsFma {
+  template <int MR, int R>
+  static void run(const PackedWeight& weight, const float* x, int64_t x_stride, int64_t feature, float* y,
+                  int64_t y_stride) {
+    const int64_t in_features = weight.in_features;
+    const auto* w = reinterpret_cast<const uint16_t*>(weight.weight_data()) + feature * in_features;
+    __m256 acc[MR][R];
+    for (int m = 0; m < MR; ++m)
+      for (int r = 0; r < R; ++r) acc[m][r] = _mm256_setzero_ps();
+    auto step = [&](const uint16_t* const* rows, const float* const* xs) {
+      __m256 low[R], high[R];
+      for (int r = 0; r < R; ++r) {
+        const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[r]));
+        low[r] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(bits)), 16));
+        high[r] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(bits, 1)), 16));
       }
       for (int m = 0; m < MR; ++m) {
-        const __m256 x0 = _mm256_broadcast_ss(t.x + m * t.x_stride + 2 * pair);
-        const __m256 x1 = _mm256_broadcast_ss(t.x + m * t.x_stride + 2 * pair + 1);
-        for (int h = 0; h < 2; ++h) {
-          acc[m][h] = _mm256_fmadd_ps(even[h], x0, acc[m][h]);
-          acc[m][h] = _mm256_fmadd_ps(odd[h], x1, acc[m][h]);
+        const __m256 x0 = _mm256_loadu_ps(xs[m]), x1 = _mm256_loadu_ps(xs[m] + 8);
+        for (int r = 0; r < R; ++r) {
+          acc[m][r] = _mm256_fmadd_ps(low[r], x0, acc[m][r]);
+          acc[m][r] = _mm256_fmadd_ps(high[r], x1, acc[m][r]);
         }
       }
+    };
+    const uint16_t* rows[R];
+    const float* xs[MR];
+    int64_t k = 0;
+    for (; k + 16 <= in_features; k += 16) {
+      for (int r = 0; r < R; ++r) rows[r] = w + r * in_features + k;
+      for (int m = 0; m < MR; ++m) xs[m] = x + m * x_stride + k;
+      step(rows, xs);
     }
-    for (int m = 0; m < MR; ++m) store(t, m, acc[m][0], acc[m][1]);
+    if (k < in_features) {
+      alignas(32) uint16_t w_tail[R][16] = {};
+      alignas(32) float x_tail[MR][16] = {};
+      for (int r = 0; r < R; ++r) {
+        for (int64_t i = k; i < in_features; ++i) w_tail[r][i - k] = w[r * in_features + i];
+        rows[r] = w_tail[r];
+      }
+      for (int m = 0; m < MR; ++m) {
+        for (int64_t i = k; i < in_features; ++i) x_tail[m][i - k] = x[m * x_stride + i];
+        xs[m] = x_tail[m];
+      }
+      step(rows, xs);
+    }
+    for (int m = 0; m < MR; ++m)
+      for (int r = 0; r < R; ++r) y[m * y_stride + feature + r] = horizontal_sum(acc[m][r]);
   }
 };
+
+template <int R>
+void bfloat16_rows_tile(int rows, const PackedWeight& weight, const float* x, int64_t x_stride, int64_t feature,
+                        float* y, int64_t y_stride) {
+  switch (rows) {
+    case 1: BFloat16RowsFma::run<1, R>(weight, x, x_stride, feature, y, y_stride); break;
+    case 2: BFloat16RowsFma::run<2, R>(weight, x, x_stride, feature, y, y_stride); break;
+    case 3: BFloat16RowsFma::run<3, R>(weight, x, x_stride, feature, y, y_stride); break;
+    default: BFloat16RowsFma::run<4, R>(weight, x, x_stride, feature, y, y_stride); break;
+  }
+}
+
+// Features of panels [panel_begin, panel_end) in pairs (the remainder alone), rows in tiles of kTileRows.
+void drive_bfloat16_rows(const PackedWeight& weight, const PaddedRows& x, float* y, int64_t y_stride,
+                         int64_t panel_begin, int64_t panel_end) {
+  constexpr int kFeatures = 2;
+  const int64_t end = std::min(panel_end * kPanelWidth, weight.out_features);
+  for (int64_t feature = panel_begin * kPanelWidth; feature < end;) {
+    const bool pair = end - feature >= kFeatures;
+    for (int64_t row = 0; row < x.rows; row += kTileRows) {
+      const int count = static_cast<int>(std::min<int64_t>(kTileRows, x.rows - row));
+      if (pair) {
+        bfloat16_rows_tile<kFeatures>(count, weight, x.f32 + row * x.stride, x.stride, feature, y + row * y_stride, y_stride);
+      } else {
+        bfloat16_rows_tile<1>(count, weight, x.f32 + row * x.stride, x.stride, feature, y + row * y_stride, y_stride);
+      }
+    }
+    feature += pair ? kFeatures : 1;
+  }
+}
 
 struct Int8Fma {
   template <int MR>
@@ -157,7 +219,7 @@ void drive(const PackedWeight& weight, const PaddedRows& x, float* y, int64_t y_
 void matmul_avx2(const PackedWeight& weight, const PaddedRows& x, float* y, int64_t y_stride, int64_t panel_begin,
                  int64_t panel_end) {
   switch (weight.format) {
-    case WeightFormat::kBFloat16: drive<BFloat16Fma>(weight, x, y, y_stride, panel_begin, panel_end); break;
+    case WeightFormat::kBFloat16: drive_bfloat16_rows(weight, x, y, y_stride, panel_begin, panel_end); break;
     case WeightFormat::kInt8: drive<Int8Fma>(weight, x, y, y_stride, panel_begin, panel_end); break;
     case WeightFormat::kInt4: drive<Int4Fma>(weight, x, y, y_stride, panel_begin, panel_end); break;
   }

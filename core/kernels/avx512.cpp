@@ -1,8 +1,11 @@
 // The AVX-512 path of kernels::matmul() (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512bf16 -mfma).
-// A register tile holds up to kTileRows rows of x times kTilePanels panels of 16 output features, one zmm
-// float32 accumulator each; every weight vector loaded from memory feeds all rows of the tile.
-//   bfloat16 weights, bfloat16 x: vdpbf16ps on k pairs (products exact, float32 sums);
-//   bfloat16 weights, float32 x:  weights widened to float32 (exact), two FMAs per k pair;
+// bfloat16 weights are read row-major: a register tile holds up to 4 rows of x times 6 output features
+// or up to 8 rows times 3, one zmm accumulator each over 32 (16) consecutive k, summed to one float at
+// the end:
+//   bfloat16 weights, bfloat16 x: vdpbf16ps on 32 k (products exact, float32 sums);
+//   bfloat16 weights, float32 x:  16 weights widened to float32 (exact), one FMA.
+// For int8 / int4 panels a register tile holds up to kTileRows rows of x times kTilePanels panels of 16
+// output features, one zmm float32 accumulator each; every weight vector loaded feeds all rows of the tile.
 //   int8 / int4, bfloat16 x: q (int8) or q - z (int4), exact in bfloat16, against x with vdpbf16ps into a
 //                per-group partial sum, scaled once per group;
 //   int8 / int4, float32 x: weights dequantized in registers exactly as PackedWeight::weight_at, then FMA.
@@ -11,6 +14,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "core/kernels/kernel_paths.h"
@@ -45,60 +49,88 @@ inline const uint8_t* panel_data(const Tile& t, int p) {
   return t.weight->data.get() + (t.panel + p) * t.weight->panel_bytes;
 }
 
-struct BFloat16Dot {
-  template <int MR, int P>
-  static void run(const Tile& t) {
-    const int64_t pairs = padded_in_features(t.weight->in_features) / 2;
+// bfloat16 weights are kept row-major (N, K) as the model holds them (PackedWeight::rows): a tile is
+// MR rows of x times R features; each accumulator sums one feature against one row of x over vectors of
+// 32 consecutive k (a masked vector for the last K mod 32), reduced to one float at the end.
+struct RowTile {
+  const PackedWeight* weight;
+  const void* x;    // first row of the tile (float32 or bfloat16 padded rows)
+  int64_t x_stride;
+  int64_t feature;  // first output feature of the tile
+  float* y;         // first row of the tile, column 0
+  int64_t y_stride;
+};
+
+// Row r of the tile's weights is streamed 64 bytes at a time; the same bytes of row r of the next tile
+// (R rows further) are prefetched meanwhile. Without it the interleaved streams of the R rows read
+// at about two thirds of the rate of one contiguous stream. A prefetch past the matrix is harmless.
+inline void prefetch_next_tile(const uint16_t* w, int64_t in_features, int tile_rows, int r, int64_t k) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(w) + static_cast<uintptr_t>(((tile_rows + r) * in_features + k) * 2);
+  _mm_prefetch(reinterpret_cast<const char*>(at), _MM_HINT_T0);
+}
+
+// bfloat16 x: vdpbf16ps on 32 k (16 pairs) per step.
+struct BFloat16RowsDot {
+  template <int MR, int R>
+  static void run(const RowTile& t) {
+    const int64_t in_features = t.weight->in_features;
+    const auto* w = reinterpret_cast<const uint16_t*>(t.weight->weight_data()) + t.feature * in_features;
     const auto* x = static_cast<const uint16_t*>(t.x);
-    const uint8_t* base[P];
-    for (int p = 0; p < P; ++p) base[p] = panel_data(t, p);
-    __m512 acc[MR][P];
+    __m512 acc[MR][R];
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
-    for (int64_t pair = 0; pair < pairs; ++pair) {
-      __m512bh w[P];
-      for (int p = 0; p < P; ++p) w[p] = (__m512bh)_mm512_load_si512(base[p] + pair * 64);
+      for (int r = 0; r < R; ++r) acc[m][r] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= in_features; k += 32) {
+      __m512bh wv[R];
+      for (int r = 0; r < R; ++r) {
+        prefetch_next_tile(w, in_features, R, r, k);
+        wv[r] = (__m512bh)_mm512_loadu_si512(w + r * in_features + k);
+      }
       for (int m = 0; m < MR; ++m) {
-        int32_t both;  // x[m][2 pair], x[m][2 pair + 1]
-        std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
-        const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
-        for (int p = 0; p < P; ++p) acc[m][p] = _mm512_dpbf16_ps(acc[m][p], w[p], xv);
+        const __m512bh xv = (__m512bh)_mm512_loadu_si512(x + m * t.x_stride + k);
+        for (int r = 0; r < R; ++r) acc[m][r] = _mm512_dpbf16_ps(acc[m][r], wv[r], xv);
+      }
+    }
+    if (k < in_features) {
+      const __mmask32 tail = static_cast<__mmask32>((uint64_t{1} << (in_features - k)) - 1);
+      __m512bh wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(tail, w + r * in_features + k);
+      for (int m = 0; m < MR; ++m) {
+        const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(tail, x + m * t.x_stride + k);
+        for (int r = 0; r < R; ++r) acc[m][r] = _mm512_dpbf16_ps(acc[m][r], wv[r], xv);
       }
     }
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+      for (int r = 0; r < R; ++r) t.y[m * t.y_stride + t.feature + r] = _mm512_reduce_add_ps(acc[m][r]);
   }
 };
 
-struct BFloat16Fma {
-  template <int MR, int P>
-  static void run(const Tile& t) {
-    const int64_t pairs = padded_in_features(t.weight->in_features) / 2;
+// float32 x: 16 k per step, the weights widened to float32 (exact), FMA.
+struct BFloat16RowsFma {
+  template <int MR, int R>
+  static void run(const RowTile& t) {
+    const int64_t in_features = t.weight->in_features;
+    const auto* w = reinterpret_cast<const uint16_t*>(t.weight->weight_data()) + t.feature * in_features;
     const auto* x = static_cast<const float*>(t.x);
-    const uint8_t* base[P];
-    for (int p = 0; p < P; ++p) base[p] = panel_data(t, p);
-    const __m512i high_half = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
-    __m512 acc[MR][P];
+    __m512 acc[MR][R];
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
-    for (int64_t pair = 0; pair < pairs; ++pair) {
-      __m512 even[P], odd[P];  // W[n][2 pair], W[n][2 pair + 1] for the panel's 16 features
-      for (int p = 0; p < P; ++p) {
-        const __m512i w = _mm512_load_si512(base[p] + pair * 64);
-        even[p] = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-        odd[p] = _mm512_castsi512_ps(_mm512_and_si512(w, high_half));
+      for (int r = 0; r < R; ++r) acc[m][r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < in_features; k += 16) {
+      const __mmask16 valid = in_features - k >= 16 ? static_cast<__mmask16>(0xffff)
+                                                    : static_cast<__mmask16>((1u << (in_features - k)) - 1u);
+      __m512 wv[R];
+      for (int r = 0; r < R; ++r) {
+        if (k % 32 == 0) prefetch_next_tile(w, in_features, R, r, k);
+        const __m256i bits = _mm256_maskz_loadu_epi16(valid, w + r * in_features + k);
+        wv[r] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
       }
       for (int m = 0; m < MR; ++m) {
-        const __m512 x0 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair]);
-        const __m512 x1 = _mm512_set1_ps(x[m * t.x_stride + 2 * pair + 1]);
-        for (int p = 0; p < P; ++p) {
-          acc[m][p] = _mm512_fmadd_ps(even[p], x0, acc[m][p]);
-          acc[m][p] = _mm512_fmadd_ps(odd[p], x1, acc[m][p]);
-        }
+        const __m512 xv = _mm512_maskz_loadu_ps(valid, x + m * t.x_stride + k);
+        for (int r = 0; r < R; ++r) acc[m][r] = _mm512_fmadd_ps(wv[r], xv, acc[m][r]);
       }
     }
     for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+      for (int r = 0; r < R; ++r) t.y[m * t.y_stride + t.feature + r] = _mm512_reduce_add_ps(acc[m][r]);
   }
 };
 
@@ -214,7 +246,6 @@ struct Int8Dot {
       base[p] = panel_data(t, p);
       scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
     }
-    const __m512i interleave = pair_interleave();
     __m512 acc[MR][P];
     for (int m = 0; m < MR; ++m)
       for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
@@ -225,11 +256,14 @@ struct Int8Dot {
       for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
         __m512bh w[P];
         for (int p = 0; p < P; ++p) {
+          // W[n][2 pair] and W[n][2 pair + 1] bytes interleaved per feature (features 0..7, then 8..15),
+          // widened to float32 (exact), then rounded (exactly) to bfloat16 pairs in feature order.
           const uint8_t* at = base[p] + 2 * pair * kPanelWidth;
-          const __m512 even = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(at))));
-          const __m512 odd = _mm512_cvtepi32_ps(
-              _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(at + kPanelWidth))));
-          w[p] = to_bfloat16_pairs(even, odd, interleave);
+          const __m128i even = _mm_load_si128(reinterpret_cast<const __m128i*>(at));
+          const __m128i odd = _mm_load_si128(reinterpret_cast<const __m128i*>(at + kPanelWidth));
+          const __m512 low = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpacklo_epi8(even, odd)));
+          const __m512 high = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpackhi_epi8(even, odd)));
+          w[p] = (__m512bh)_mm512_cvtne2ps_pbh(high, low);
         }
         for (int m = 0; m < MR; ++m) {
           int32_t both;
@@ -248,8 +282,21 @@ struct Int8Dot {
   }
 };
 
+// bfloat16 bit patterns of q - 8 for q = 0..15 in words 0..15 (symmetric int4; words 16..31 unused).
+inline __m512i symmetric_int4_table() {
+  alignas(64) uint16_t words[32] = {};
+  for (int q = 0; q < 16; ++q) {
+    const float value = static_cast<float>(q - 8);
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    words[q] = static_cast<uint16_t>(bits >> 16);  // exact: a small integer
+  }
+  return _mm512_load_si512(words);
+}
+
 // int4 weights, bfloat16 x: q - z (an integer in [-15, 15], exact in bfloat16) against x with vdpbf16ps
-// into a per-group partial sum, then acc += partial * scale once per group.
+// into a per-group partial sum, then acc += partial * scale once per group. Symmetric weights (z = 8)
+// are turned into bfloat16 pairs by one table lookup (vpermw) on their nibbles, others through float32.
 struct Int4Dot {
   template <int MR, int P>
   static void run(const Tile& t) {
@@ -267,6 +314,9 @@ struct Int4Dot {
     const __m512i interleave = pair_interleave();
     const __m512i low_nibble = _mm512_set1_epi32(0x0f);
     const __m512 offset_base = _mm512_set1_ps(8388608.0f);  // zero offsets are 2^23 + z
+    const bool symmetric = weight.zero_offsets.empty();
+    const __m512i table = symmetric_int4_table();
+    const __m512i both_nibbles = _mm512_set1_epi32(0x000f000f);
     __m512 acc[MR][P];
     for (int m = 0; m < MR; ++m)
       for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
@@ -284,9 +334,15 @@ struct Int4Dot {
         for (int p = 0; p < P; ++p) {
           const __m512i wide =
               _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(base[p] + pair * kPanelWidth)));
-          const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(wide, low_nibble), zero[p]));
-          const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(wide, 4), zero[p]));
-          w[p] = to_bfloat16_pairs(even, odd, interleave);
+          if (symmetric) {
+            // Per feature, word 0 = the low nibble (k even), word 1 = the high nibble: (wide | wide << 12) & mask.
+            const __m512i index = _mm512_ternarylogic_epi32(wide, _mm512_slli_epi32(wide, 12), both_nibbles, 0xa8);
+            w[p] = (__m512bh)_mm512_permutexvar_epi16(index, table);
+          } else {
+            const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(wide, low_nibble), zero[p]));
+            const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(wide, 4), zero[p]));
+            w[p] = to_bfloat16_pairs(even, odd, interleave);
+          }
         }
         for (int m = 0; m < MR; ++m) {
           int32_t both;
@@ -364,6 +420,47 @@ void drive_partial_sums(const PackedWeight& weight, const PaddedRows& rows, floa
   }
 }
 
+template <class Kernel, int R>
+void run_row_tile(int rows, const RowTile& t) {
+  switch (rows) {
+    case 1: Kernel::template run<1, R>(t); break;
+    case 2: Kernel::template run<2, R>(t); break;
+    case 3: Kernel::template run<3, R>(t); break;
+    case 4: Kernel::template run<4, R>(t); break;
+    case 5: Kernel::template run<5, R>(t); break;
+    case 6: Kernel::template run<6, R>(t); break;
+    case 7: Kernel::template run<7, R>(t); break;
+    default: Kernel::template run<8, R>(t); break;
+  }
+}
+
+// Features of panels [panel_begin, panel_end) in tiles of R (the remainder one at a time), rows of x in
+// tiles of 8: R = 6 weight rows for up to 4 rows of x, 3 for more (24 accumulators at most). Every output
+// is the same sequence of operations whatever the tile it falls in.
+template <class Kernel>
+void drive_rows(const PackedWeight& weight, const void* x, int64_t element_bytes, const PaddedRows& rows, float* y,
+                int64_t y_stride, int64_t panel_begin, int64_t panel_end) {
+  constexpr int kRows = 8;
+  const int features = rows.rows <= 4 ? 6 : 3;
+  const int64_t end = std::min(panel_end * kPanelWidth, weight.out_features);
+  for (int64_t feature = panel_begin * kPanelWidth; feature < end;) {
+    const bool group = end - feature >= features;
+    for (int64_t row = 0; row < rows.rows; row += kRows) {
+      const RowTile tile{&weight, static_cast<const uint8_t*>(x) + row * rows.stride * element_bytes, rows.stride,
+                         feature, y + row * y_stride, y_stride};
+      const int count = static_cast<int>(std::min<int64_t>(kRows, rows.rows - row));
+      if (!group) {
+        run_row_tile<Kernel, 1>(count, tile);
+      } else if (features == 6) {
+        run_row_tile<Kernel, 6>(count, tile);
+      } else {
+        run_row_tile<Kernel, 3>(count, tile);
+      }
+    }
+    feature += group ? features : 1;
+  }
+}
+
 }  // namespace
 
 void matmul_avx512(const PackedWeight& weight, const PaddedRows& x, float* y, int64_t y_stride,
@@ -371,9 +468,9 @@ void matmul_avx512(const PackedWeight& weight, const PaddedRows& x, float* y, in
   switch (weight.format) {
     case WeightFormat::kBFloat16:
       if (x.bf16 != nullptr) {
-        drive<BFloat16Dot>(weight, x.bf16, 2, x, y, y_stride, panel_begin, panel_end);
+        drive_rows<BFloat16RowsDot>(weight, x.bf16, 2, x, y, y_stride, panel_begin, panel_end);
       } else {
-        drive<BFloat16Fma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
+        drive_rows<BFloat16RowsFma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
       }
       break;
     case WeightFormat::kInt8:

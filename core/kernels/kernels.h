@@ -1,7 +1,9 @@
 // Skinny matrix products for decoding on the CPU, torch-free: y (M, N) = x (M, K) · W (N, K)ᵀ for
 // M = 1..16 rows of x, float32 accumulation, x in float32 or bfloat16, W stored as bfloat16, as int8 with
-// per-group scales (symmetric) or as int4 with per-group scales and optional zero points. Weights are
-// repacked once (pack_*) into panels of kPanelWidth output features; matmul() then streams them.
+// per-group scales (symmetric) or as int4 with per-group scales and optional zero points. bfloat16
+// weights are read in place, row-major, from the caller's storage (view_bfloat16) or a copy
+// (pack_bfloat16); quantized ones are repacked once (pack_int8 / pack_int4) into panels of kPanelWidth
+// output features. matmul() then streams them.
 // Three code paths compute the same product: a plain C++ reference, AVX2/FMA and AVX-512 (AVX512-BF16
 // vdpbf16ps whenever x is bfloat16), each compiled in its own translation unit with its own
 // instruction-set flags, so the library never executes an instruction the CPU lacks.
@@ -46,10 +48,13 @@ struct AlignedFree {
 };
 using AlignedBytes = std::unique_ptr<uint8_t[], AlignedFree>;
 
-// A weight matrix (N, K) in the blocked layout the kernels read. Panels of kPanelWidth output features
-// (the last one zero-padded); within a panel, for every k the kPanelWidth values of its features:
-//   bfloat16: [panel][K2 / 2][16][2] uint16 bit patterns: k pairs interleaved per feature (K2 = K rounded
-//             up to even, the padding weight zero), one 64-byte vector per k pair;
+// A weight matrix (N, K) in the layout the kernels read. Work is split by panels of kPanelWidth output
+// features (the last one partial).
+//   bfloat16: row-major (N, K) uint16 bit patterns, row n at n * K, as a torch tensor holds it: in
+//             `data` (pack_bfloat16) or borrowed (view_bfloat16: `borrowed` points into the caller's
+//             storage, which must outlive every product);
+// Quantized formats: panels zero-padded to kPanelWidth features; within a panel, for every k the
+// kPanelWidth values of its features:
 //   int8:     [panel][K][16] int8 values, 16 bytes per k;
 //   int4:     [panel][K / 2][16] bytes, low nibble = k even, high nibble = k odd, unsigned 0..15.
 // Quantized formats also hold scales [panel][K / group][16] float32 and, for int4 with zero points, the
@@ -60,13 +65,16 @@ struct PackedWeight {
   int64_t out_features = 0;  // N
   int64_t in_features = 0;   // K
   int64_t group_size = 0;    // K elements per scale (quantized formats), else 0
-  int64_t panel_bytes = 0;   // bytes of one panel in `data`
+  int64_t panel_bytes = 0;   // bytes of one panel in `data` (bfloat16: of kPanelWidth rows)
   AlignedBytes data;
+  const uint8_t* borrowed = nullptr;  // bfloat16 only: the caller's row-major weights instead of `data`
   std::vector<float> scales;        // [panels][groups][16]
   std::vector<float> zero_offsets;  // int4 with zero points only: [panels][groups][16], else empty
 
   int64_t panels() const { return (out_features + kPanelWidth - 1) / kPanelWidth; }
   int64_t groups() const { return group_size > 0 ? in_features / group_size : 0; }
+  // The first byte of the weights: `borrowed` if set, else `data`.
+  const uint8_t* weight_data() const { return borrowed != nullptr ? borrowed : data.get(); }
   // Bytes a full product streams: weights plus scales and zero points.
   int64_t bytes() const;
   // The dequantized float32 value of W[n][k] read back from the packed layout.
@@ -81,8 +89,10 @@ struct ScaleMatrix {
 };
 
 // Each packer checks its shapes and throws stepwise::Error naming `name` (the tensor) when they do not fit.
-// weight: (N, K) row-major bfloat16 bit patterns.
+// weight: (N, K) row-major bfloat16 bit patterns. pack_bfloat16 copies them; view_bfloat16 reads them in
+// place (no copy: `weight` must stay valid, and its current values are what every product reads).
 PackedWeight pack_bfloat16(const uint16_t* weight, int64_t out_features, int64_t in_features, const std::string& name);
+PackedWeight view_bfloat16(const uint16_t* weight, int64_t out_features, int64_t in_features, const std::string& name);
 // values: (N, K) int8; scales (N, K / group_size); group_size one of 32, 64, 128 dividing K.
 PackedWeight pack_int8(const int8_t* values, int64_t out_features, int64_t in_features, int64_t group_size,
                        const ScaleMatrix& scales, const std::string& name);

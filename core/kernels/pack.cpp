@@ -113,17 +113,16 @@ float float16_to_float(uint16_t bits) {
 }
 
 int64_t PackedWeight::bytes() const {
+  if (format == WeightFormat::kBFloat16) return out_features * in_features * 2;
   return panels() * panel_bytes + static_cast<int64_t>((scales.size() + zero_offsets.size()) * sizeof(float));
 }
 
 float PackedWeight::weight_at(int64_t n, int64_t k) const {
   const int64_t panel = n / kPanelWidth, lane = n % kPanelWidth;
-  const uint8_t* base = data.get() + panel * panel_bytes;
+  const uint8_t* base = weight_data() + panel * panel_bytes;
   switch (format) {
-    case WeightFormat::kBFloat16: {
-      const auto* values = reinterpret_cast<const uint16_t*>(base);
-      return bfloat16_to_float(values[((k / 2) * kPanelWidth + lane) * 2 + k % 2]);
-    }
+    case WeightFormat::kBFloat16:
+      return bfloat16_to_float(reinterpret_cast<const uint16_t*>(weight_data())[n * in_features + k]);
     case WeightFormat::kInt8: {
       const float scale = scales[static_cast<size_t>((panel * groups() + k / group_size) * kPanelWidth + lane)];
       return static_cast<float>(reinterpret_cast<const int8_t*>(base)[k * kPanelWidth + lane]) * scale;
@@ -139,23 +138,24 @@ float PackedWeight::weight_at(int64_t n, int64_t k) const {
   return 0.0f;
 }
 
-PackedWeight pack_bfloat16(const uint16_t* weight, int64_t out_features, int64_t in_features,
+PackedWeight view_bfloat16(const uint16_t* weight, int64_t out_features, int64_t in_features,
                            const std::string& name) {
   check_shape("bfloat16", name, weight, out_features, in_features);
-  PackedWeight packed;
-  packed.format = WeightFormat::kBFloat16;
-  packed.out_features = out_features;
-  packed.in_features = in_features;
-  const int64_t padded = detail::padded_in_features(in_features);
-  packed.panel_bytes = padded * kPanelWidth * 2;
-  packed.data = allocate(packed.panels() * packed.panel_bytes);
-  auto* out = reinterpret_cast<uint16_t*>(packed.data.get());
-  for (int64_t n = 0; n < out_features; ++n) {
-    uint16_t* panel = out + (n / kPanelWidth) * (packed.panel_bytes / 2);
-    const int64_t lane = n % kPanelWidth;
-    const uint16_t* row = weight + n * in_features;
-    for (int64_t k = 0; k < in_features; ++k) panel[((k / 2) * kPanelWidth + lane) * 2 + k % 2] = row[k];
-  }
+  PackedWeight view;
+  view.format = WeightFormat::kBFloat16;
+  view.out_features = out_features;
+  view.in_features = in_features;
+  view.panel_bytes = kPanelWidth * in_features * 2;
+  view.borrowed = reinterpret_cast<const uint8_t*>(weight);
+  return view;
+}
+
+PackedWeight pack_bfloat16(const uint16_t* weight, int64_t out_features, int64_t in_features,
+                           const std::string& name) {
+  PackedWeight packed = view_bfloat16(weight, out_features, in_features, name);
+  packed.data = allocate(out_features * in_features * 2);
+  std::memcpy(packed.data.get(), weight, static_cast<size_t>(out_features * in_features) * 2);
+  packed.borrowed = nullptr;
   return packed;
 }
 

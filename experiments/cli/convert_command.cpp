@@ -78,7 +78,7 @@ int run_convert(const Args& args) {
   const std::string format = parser.get("to");
   const std::string out = parser.get("out");
   check(format == "gguf" || format == "safetensors", "--to: expected gguf or safetensors, got '", format, "'");
-  const auto model = load_checkpoint(source, LoadOptions{torch::kFloat32, torch::kCPU});
+  const auto model = load_checkpoint(source, LoadOptions{torch::kFloat32, torch::kCPU, /*dequantize=*/true});
 
   if (format == "safetensors") {
     check(!parser.given("type") && !parser.given("tokenizer"), "--type and --tokenizer apply only to --to gguf");

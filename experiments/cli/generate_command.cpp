@@ -40,6 +40,7 @@ int run_generate(const Args& args) {
   parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16 (float16 is not supported on CPU)", "float32");
   parser.add_option("device", "DEVICE", "cpu | cuda | auto", "cpu");
   parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
+  parser.add_switch("dequantize", "load Q8_0 / Q4_0 weights dequantized only, not kept for the int8 / int4 kernels");
   add_decoder_flags(parser);
   if (!parser.parse(args)) return 0;
 
@@ -87,7 +88,8 @@ int run_generate(const Args& args) {
     ids = parser.get_int_list("ids");
   }
   std::shared_ptr<const Transformer> model = load_checkpoint(
-      model_path, LoadOptions{parse_dtype(parser.get("dtype")), parse_device(parser.get("device"))});
+      model_path, LoadOptions{parse_dtype(parser.get("dtype")), parse_device(parser.get("device")),
+                              parser.get_switch("dequantize")});
   for (int64_t id : ids)
     check(id >= 0 && id < model->config().vocab_size, "--ids: token id ", id, " is outside the vocabulary [0, ",
           model->config().vocab_size, ")");

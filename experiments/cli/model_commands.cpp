@@ -12,6 +12,7 @@
 #include "experiments/cli/commands.h"
 #include "models/checkpoint.h"
 #include "models/gguf_checkpoint.h"
+#include "models/packed_linear.h"
 
 namespace stepwise::cli {
 
@@ -19,10 +20,11 @@ int run_inspect(const Args& args) {
   ArgParser parser("stepwise inspect --model DIR|FILE.gguf",
                    "Describe a Hugging Face checkpoint directory or a GGUF file as JSON.");
   parser.add_option("model", "DIR", "checkpoint directory (config.json + safetensors) or .gguf file");
+  parser.add_switch("dequantize", "load Q8_0 / Q4_0 weights dequantized only, not kept for the int8 / int4 kernels");
   if (!parser.parse(args)) return 0;
   configure_threads();
   const std::string directory = parser.get("model");
-  auto model = load_checkpoint(directory);
+  auto model = load_checkpoint(directory, LoadOptions{torch::kFloat32, torch::kCPU, parser.get_switch("dequantize")});
   std::string stored_dtype;
   size_t tensor_count = 0;
   if (is_gguf_path(directory)) {
@@ -55,6 +57,11 @@ int run_inspect(const Args& args) {
   out["stored_dtype"] = stored_dtype;
   out["config_dtype"] = c.stored_dtype;
   out["tensors"] = tensor_count;
+  // The weights the CPU kernels read, by format: how many tensors and their packed bytes.
+  nlohmann::ordered_json formats = nlohmann::ordered_json::object();
+  for (const auto& [format, total] : model->packed_linears().format_totals())
+    formats[format] = {{"tensors", total.tensors}, {"bytes", total.bytes}};
+  out["kernel_weights"] = formats;
   if (c.mask_token_id) out["mask_token_id"] = *c.mask_token_id;
   if (!c.eos_token_ids.empty()) out["eos_token_ids"] = c.eos_token_ids;
   std::cout << out.dump(2) << "\n";
@@ -71,9 +78,11 @@ int run_logits(const Args& args) {
   parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16 (float16 is not supported on CPU)", "float32");
   parser.add_option("device", "DEVICE", "cpu | cuda | auto", "cpu");
   parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
+  parser.add_switch("dequantize", "load Q8_0 / Q4_0 weights dequantized only, not kept for the int8 / int4 kernels");
   if (!parser.parse(args)) return 0;
   configure_threads(parser.get_int("threads"));
-  LoadOptions options{parse_dtype(parser.get("dtype")), parse_device(parser.get("device"))};
+  LoadOptions options{parse_dtype(parser.get("dtype")), parse_device(parser.get("device")),
+                      parser.get_switch("dequantize")};
   auto model = load_checkpoint(parser.get("model"), options);
   const std::vector<int64_t> ids = parser.get_int_list("ids");
   for (int64_t id : ids)

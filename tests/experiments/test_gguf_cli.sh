@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GGUF through the stepwise CLI: `convert` writes a fixture checkpoint as GGUF, `inspect` and `logits`
-# read it where a directory goes (f32 logits printed identically to the directory's), the tokenizer
+# read it where a directory goes (f32 logits printed identically to the directory's; q8_0 / q4_0 weights
+# reported as kernel weights unless --dequantize), the tokenizer
 # inside a converted file serves `tokenize`, `--to safetensors` converts back, and bad GGUF input exits
 # 2 with a one-line error naming the file; an experiment's models: entry takes a .gguf path.
 # Usage: test_gguf_cli.sh STEPWISE FIXTURES QWEN3_TOKENIZER_JSON RUN_EXPERIMENT
@@ -19,6 +20,13 @@ expect 0 '"type":"q8_0"' -- "$stepwise" convert --model "$model" --to gguf --typ
 # qwen3-tiny: 2 layers x 4 norms + the final norm stay f32; the tied embedding and 2 x 7 weights are q8_0.
 expect 0 '"stored_dtype": "f32: 9, q8_0: 15"' -- "$stepwise" inspect --model "$scratch/q8.gguf"
 expect 0 '"qk_norm": true' -- "$stepwise" inspect --model "$scratch/q8.gguf"
+# Q8_0 / Q4_0 weights stay quantized for the kernels (int8 / int4, groups of 32) unless --dequantize.
+expect 0 '"int8 g32": {' -- "$stepwise" inspect --model "$scratch/q8.gguf"
+expect 0 '"tensors": 15' -- "$stepwise" inspect --model "$scratch/q8.gguf"
+expect 0 '"kernel_weights": {}' -- "$stepwise" inspect --model "$scratch/q8.gguf" --dequantize
+expect 0 '"type":"q4_0"' -- "$stepwise" convert --model "$model" --to gguf --type q4_0 --out "$scratch/q4.gguf"
+expect 0 '"int4 g32": {' -- "$stepwise" inspect --model "$scratch/q4.gguf"
+expect 0 '"logits"' -- "$stepwise" logits --model "$scratch/q4.gguf" --ids 1,2,3 --dequantize
 expect 0 '"format":"gguf"' -- "$stepwise" convert --model "$model" --to gguf --out "$scratch/f32.gguf"
 "$stepwise" logits --model "$model" --ids 1,2,3,50 >"$scratch/dir-logits" 2>&1
 "$stepwise" logits --model "$scratch/f32.gguf" --ids 1,2,3,50 >"$scratch/gguf-logits" 2>&1

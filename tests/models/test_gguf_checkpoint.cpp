@@ -18,8 +18,10 @@
 #include "models/checkpoint.h"
 #include "models/gguf_checkpoint.h"
 #include "models/gguf_layout.h"
+#include "models/packed_linear.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/fixture_utils.h"
+#include "tests/support/numeric_bounds.h"
 
 namespace stepwise {
 namespace {
@@ -116,9 +118,78 @@ TEST(GgufCheckpoint, EveryFixtureRoundTripsInEveryWrittenType) {
         EXPECT_EQ(loaded_parameters[i].first, parameter_name);
         EXPECT_TRUE(loaded_parameters[i].second.equal(value)) << parameter_name;
       }
-      // Same weights, same operations: the logits are equal, not merely close.
-      EXPECT_TRUE(logits_of(*loaded).equal(logits_of(*reference)));
+      // Same weights, same operations: the logits are equal, not merely close. Q8_0 / Q4_0 weights are
+      // also kept quantized, and their products run on the int8 / int4 kernels (QuantizedTypesStayQuantized);
+      // loaded with `dequantize` the model computes exactly what the reference does.
+      const bool quantized = type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0;
+      const auto plain = quantized ? load_checkpoint(path, LoadOptions{torch::kFloat32, torch::kCPU, true}) : loaded;
+      EXPECT_TRUE(logits_of(*plain).equal(logits_of(*reference)));
       if (type == GgmlType::kF32) EXPECT_TRUE(logits_of(*loaded).equal(logits_of(*original)));
+    }
+  }
+}
+
+// Greedy tokens after `prompt`, one full forward per token (no cache) or with a KV cache.
+std::vector<int64_t> greedy(const Transformer& model, const std::vector<int64_t>& prompt, int64_t count,
+                            bool use_cache) {
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> ids = prompt, generated;
+  KvCache cache = model.make_cache(1, static_cast<int64_t>(prompt.size()) + count);
+  for (int64_t step = 0; step < count; ++step) {
+    const int64_t start = use_cache ? cache.length() : 0;
+    const int64_t length = static_cast<int64_t>(ids.size()) - start;
+    torch::Tensor tokens = torch::tensor(std::vector<int64_t>(ids.begin() + start, ids.end())).view({1, length});
+    ForwardOptions options;
+    options.cache = use_cache ? &cache : nullptr;
+    options.last_position_only = true;
+    const torch::Tensor logits = model.forward(tokens, torch::arange(start, start + length).view({1, length}), options);
+    generated.push_back(logits.argmax(-1).item<int64_t>());
+    ids.push_back(generated.back());
+  }
+  return generated;
+}
+
+// Q8_0 and Q4_0 files keep their linear weights quantized: int8 / symmetric int4 groups of 32 whose
+// dequantized values are ggml's (the dense weights equal the reference's bit for bit, above), the
+// products of up to 16 rows on the kernels. Logits equal the dequantized model's within the float32
+// bound of two summation orders; greedy generations (with the KV cache) equal its greedy tokens over
+// every step decided by more than twice that bound.
+TEST(GgufCheckpoint, QuantizedTypesStayQuantized) {
+  TempDir dir;
+  for (const std::string& name : {"qwen2-tiny", "qwen3-tiny", "llama-tiny"}) {
+    for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+      SCOPED_TRACE(name + " as " + ggml_type_name(type));
+      const std::string path = dir.file(name + "-" + ggml_type_name(type) + ".gguf");
+      save_gguf_checkpoint(*load_checkpoint(fixture_model(name)), path, GgufSaveOptions{type, std::nullopt, std::nullopt});
+      const auto quantized = load_checkpoint(path);
+      const auto dequantized = load_checkpoint(path, LoadOptions{torch::kFloat32, torch::kCPU, true});
+
+      int64_t quantized_tensors = 0;  // 2-D weights the file holds as `type`
+      for (const auto& info : GgufFile(path).tensors()) quantized_tensors += info.type == type ? 1 : 0;
+      const auto totals = quantized->packed_linears().format_totals();
+      const std::string format = type == GgmlType::kQ8_0 ? "int8 g32" : "int4 g32";
+      ASSERT_EQ(totals.size(), 1u);
+      ASSERT_EQ(totals.count(format), 1u);
+      EXPECT_EQ(totals.at(format).tensors, quantized_tensors);
+      EXPECT_TRUE(dequantized->packed_linears().format_totals().empty());
+
+      const int64_t before = linear_kernel_products();
+      const torch::Tensor got = logits_of(*quantized);
+      const int64_t layers = quantized->config().num_layers;
+      EXPECT_EQ(linear_kernel_products() - before, 7 * layers + 1);  // every projection and the head
+      const torch::Tensor expected = logits_of(*dequantized);
+      testing::expect_within_bound(
+          testing::max_abs_difference(got, expected),
+          testing::float32_bound(testing::max_abs(expected), testing::forward_reduction_length(quantized->config(), 12)),
+          name + " " + ggml_type_name(type) + " logits");
+
+      const std::vector<int64_t> prompt = {1, 5, 9, 13};
+      const std::vector<int64_t> reference = greedy(*dequantized, prompt, 12, /*use_cache=*/false);
+      const std::vector<int64_t> tokens = greedy(*quantized, prompt, 12, /*use_cache=*/true);
+      const size_t decided = testing::stable_greedy_steps(*dequantized, prompt, reference);
+      EXPECT_GE(decided, 4u);
+      EXPECT_EQ(std::vector<int64_t>(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(decided)),
+                std::vector<int64_t>(reference.begin(), reference.begin() + static_cast<std::ptrdiff_t>(decided)));
     }
   }
 }
