@@ -112,7 +112,7 @@ training::ObjectiveOptions objective_from(const ArgParser& parser) {
   training::ObjectiveOptions objective = task_training::plain_objective(
       name, task, parser.get("diffusion-form"), parser.get_int("timesteps"), !parser.get_switch("no-shift"));
   if (name == "ar")
-    for (const char* flag : {"weighting", "token-alpha", "token-gamma", "validation-decoder"})
+    for (const char* flag : {"weighting", "token-alpha", "token-gamma", "validation-decoder", "block-length"})
       check(!parser.given(flag), "--", flag, " applies to the diffusion objectives only");
   if (parser.given("weighting"))
     objective.diffusion.weighting = training::parse_loss_weighting(parser.get("weighting"));
@@ -123,6 +123,10 @@ training::ObjectiveOptions objective_from(const ArgParser& parser) {
     if (parser.given("token-gamma")) reweighting.gamma = parser.get_double("token-gamma");
     objective.diffusion.token_reweighting = reweighting;
   }
+  if (parser.given("block-length")) {  // Fast-dLLM v2's recipe: block-causal attention, complementary masks
+    objective.diffusion.block_length = parser.get_int("block-length");
+    objective.diffusion.complementary_masks = true;
+  }
   training::validate_diffusion_options(objective.diffusion);
   return objective;
 }
@@ -132,7 +136,8 @@ training::ObjectiveOptions objective_from(const ArgParser& parser) {
 std::shared_ptr<Transformer> initial_model(const ArgParser& parser, const training::ObjectiveOptions& objective,
                                            torch::ScalarType dtype, uint64_t seed) {
   const bool diffusion = objective.kind == training::ObjectiveKind::kDiffusion;
-  const training::DiffusionConversion conversion{CharTokenizer::kMask, objective.diffusion.shift_logits};
+  const training::DiffusionConversion conversion{CharTokenizer::kMask, objective.diffusion.shift_logits,
+                                                 objective.diffusion.block_length};
   if (auto from = parser.get_optional("init-from")) {
     auto loaded = load_checkpoint(*from, LoadOptions{dtype, torch::kCPU});
     check(loaded->config().vocab_size == CharTokenizer().vocab_size(), "--init-from ", *from, ": vocabulary of ",
@@ -226,6 +231,9 @@ int run_train(const Args& args) {
   parser.add_option("token-alpha", "A", "token reweighting alpha*(1-exp(-l))^gamma*l: alpha (mgdm: 0.25)");
   parser.add_option("token-gamma", "G", "token reweighting: gamma (mgdm: 2 for countdown, 1 otherwise)");
   parser.add_switch("no-shift", "diffusion: read logits in place (LLaDA) instead of Dream's shift");
+  parser.add_option("block-length", "N",
+                    "diffusion: block diffusion over blocks of N positions (block-causal attention, masks inside "
+                    "one block, complementary masks); with --init-from an AR checkpoint, Fast-dLLM v2's recipe");
   parser.add_option("validate-every", "K", "decode the validation subset every K steps (0 = only at the end)", "250");
   parser.add_option("validation-subset", "N", "problems decoded at each validation", "64");
   parser.add_switch("teacher-forced", "validate with teacher-forced accuracy instead of a real decoder");
@@ -299,7 +307,9 @@ int run_train(const Args& args) {
   // Dream's entropy ordering with one step per generated token: the remasking decoder, which re-predicts
   // every position each step, can stay at 0 % while the model already solves problems this way.
   // --validation-decoder remasking switches to the study's own evaluation setting.
-  const runner::DecoderSpec validation_decoder = !diffusion ? ar_greedy()
+  const std::optional<int64_t> block_length = objective.diffusion.block_length;
+  const runner::DecoderSpec validation_decoder = !diffusion     ? ar_greedy()
+                                                 : block_length ? runner::block_diffusion_spec(*block_length, *block_length)
                                                  : validation_name == "remasking"
                                                      ? runner::study_remasking_spec()
                                                      : runner::dream_entropy_spec(gen_length);
@@ -337,6 +347,7 @@ int run_train(const Args& args) {
                             {"weighting", training::loss_weighting_name(objective.diffusion.weighting)},
                             {"normalization", training::loss_normalization_name(objective.diffusion.normalization)},
                             {"shift_logits", objective.diffusion.shift_logits}};
+    if (block_length) summary["diffusion"]["block_length"] = *block_length;
     if (objective.diffusion.token_reweighting)
       summary["diffusion"]["token_reweighting"] = {{"alpha", objective.diffusion.token_reweighting->alpha},
                                                    {"gamma", objective.diffusion.token_reweighting->gamma}};
@@ -375,6 +386,10 @@ int run_train(const Args& args) {
     std::vector<runner::DecoderSpec> choices;
     if (!diffusion) {
       choices.push_back(ar_greedy());
+    } else if (block_length) {
+      // One token per forward, then Fast-dLLM's threshold commits at two thresholds.
+      choices.push_back(runner::block_diffusion_spec(*block_length, *block_length));
+      for (double threshold : {0.9, 0.7}) choices.push_back(runner::block_threshold_spec(*block_length, threshold));
     } else {
       std::vector<int64_t> steps =
           parser.given("eval-steps") ? parser.get_int_list("eval-steps") : std::vector<int64_t>{4, 8, gen_length};

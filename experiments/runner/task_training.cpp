@@ -64,15 +64,21 @@ training::ObjectiveOptions objective_of(const TrainingSpec& training, tasks::Tas
     if (training.token_gamma) reweighting.gamma = *training.token_gamma;
     objective.diffusion.token_reweighting = reweighting;
   }
+  if (training.block_length) {  // Fast-dLLM v2's recipe: block-causal attention and complementary masks
+    objective.diffusion.block_length = training.block_length;
+    objective.diffusion.complementary_masks = true;
+  }
   return objective;
 }
 
 // Decodes the validation problems with the decoder the model is meant for and scores them: AR greedy,
-// or Dream's entropy ordering with one step per token, or the study's stochastic remasking decoder.
+// or Dream's entropy ordering with one step per token (block diffusion: block by block), or the study's
+// stochastic remasking decoder.
 training::ValidationHook real_decoder_validation(const TaskSpec& task, std::vector<tasks::TaskRecord> records,
                                                  bool diffusion, const std::string& diffusion_decoder,
-                                                 int64_t gen_length) {
+                                                 int64_t gen_length, std::optional<int64_t> block_length) {
   const DecoderSpec spec = !diffusion                         ? ar_greedy_spec()
+                           : block_length                     ? block_diffusion_spec(*block_length, *block_length)
                            : diffusion_decoder == "remasking" ? study_remasking_spec()
                                                               : dream_entropy_spec(gen_length);
   return [task, records = std::move(records), spec, gen_length](const Transformer& model, int64_t) {
@@ -119,10 +125,10 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
   std::shared_ptr<Transformer> model;
   if (init_from) {
     check(diffusion, "train.init_from: only a diffusion model can start from another model (Dream's recipe)");
-    model = training::diffusion_model_from(*init_from, {CharTokenizer::kMask, true});
+    model = training::diffusion_model_from(*init_from, {CharTokenizer::kMask, true, training.block_length});
   } else {
     TransformerConfig config = model_shape(training);
-    if (diffusion) config = training::diffusion_config(config, {CharTokenizer::kMask, true});
+    if (diffusion) config = training::diffusion_config(config, {CharTokenizer::kMask, true, training.block_length});
     model = random_transformer(config, training.seed, {dtype, torch::kCPU});
   }
 
@@ -141,7 +147,8 @@ TrainedModel train_for_task(const TrainingSpec& training, const TaskSpec& task, 
   options.save_every = training.checkpoint_every;
   options.validate_every = std::max<int64_t>(training.steps / 4, 1);
   options.validate =
-      real_decoder_validation(task, validation_records, diffusion, training.validation_decoder, target_length);
+      real_decoder_validation(task, validation_records, diffusion, training.validation_decoder, target_length,
+                              training.block_length);
   options.run_identity =
       nlohmann::json{
           {"task", task.label()}, {"data_seed", training.data_seed}, {"train_examples", training.train_examples}}
@@ -170,7 +177,7 @@ ThroughputEstimate measure_training_step(const TrainingSpec& training, const Tas
   const torch::ScalarType dtype =
       precision == training::TrainingPrecision::kBFloat16 ? torch::kBFloat16 : torch::kFloat32;
   TransformerConfig config = model_shape(training);
-  if (diffusion) config = training::diffusion_config(config, {CharTokenizer::kMask, true});
+  if (diffusion) config = training::diffusion_config(config, {CharTokenizer::kMask, true, training.block_length});
   std::shared_ptr<Transformer> model = random_transformer(config, training.seed, {dtype, torch::kCPU});
 
   training::TrainerOptions options;

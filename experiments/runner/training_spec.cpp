@@ -15,13 +15,14 @@ TrainingSpec parse_training_spec(const YamlReader& block) {
     block.fail_at("diffusion_form", "the mgdm objective is the study's paper form");
   spec.timesteps = block.integer("timesteps", 20, 1, 10000);
   const bool diffusion = spec.objective != "ar";
-  for (const char* key : {"weighting", "token_alpha", "token_gamma", "validation_decoder"})
+  for (const char* key : {"weighting", "token_alpha", "token_gamma", "validation_decoder", "block_length"})
     if (!diffusion && block.has(key)) block.fail_at(key, "applies to diffusion objectives only");
   if (block.has("weighting")) spec.weighting = block.choice("weighting", {"none", "inverse-rate", "linear"});
   if (spec.weighting == "linear" && spec.diffusion_form == "llada")
     block.fail_at("weighting", "linear time weighting needs the paper form's discrete schedule");
   spec.token_alpha = block.optional_number("token_alpha", 1e-9, 1e6);
   spec.token_gamma = block.optional_number("token_gamma", 0.0, 100.0);
+  spec.block_length = block.optional_integer("block_length", 1, 4096);
   spec.validation_decoder = block.choice("validation_decoder", {"entropy", "remasking"}, std::string("entropy"));
   spec.preset = block.choice("preset", {"tiny", "small", "custom"}, std::string("small"));
   spec.layers = block.optional_integer("layers", 1, 64);
@@ -72,6 +73,7 @@ std::string TrainingSpec::canonical_text() const {
   if (token_alpha) out << ";token_alpha=" << *token_alpha;
   if (token_gamma) out << ";token_gamma=" << *token_gamma;
   if (validation_decoder != "entropy") out << ";validation=" << validation_decoder;
+  if (block_length) out << ";block_length=" << *block_length;
   return out.str();
 }
 

@@ -32,6 +32,7 @@ struct TrainingSpec {
   uint64_t data_seed = 12345;          // must differ from the evaluation seed
   uint64_t seed = 0;                   // initialisation and batch order
   std::string precision = "mixed-bf16";  // float32 | bfloat16 | mixed-bf16 (float32 master weights, bf16 compute)
+  std::optional<int64_t> block_length;    // block diffusion (diffusion objectives): blocks of this many positions
   std::optional<std::string> init_from;  // name of another model to start from (AR -> diffusion)
   int64_t checkpoint_every = 200;      // resumable training state every N steps
 
