@@ -42,8 +42,8 @@ class BlockForward {
   int64_t forward_calls() const { return forward_calls_; }
   int64_t last_tokens_fed() const { return last_tokens_fed_; }  // columns fed per row, last call
   int64_t tokens_fed() const { return tokens_fed_; }            // columns fed per row, summed over calls
-  int64_t full_forwards() const { return full_forwards_; }      // windows reaching back to the cached prefix
-  int64_t partial_forwards() const { return partial_forwards_; }  // dual cache: sub-block only
+  int64_t full_forwards() const { return full_forwards_; }        // the whole current block (or canvas) fed
+  int64_t partial_forwards() const { return partial_forwards_; }  // dual cache: only the sub-block fed
 
  private:
   struct Window {
