@@ -38,7 +38,8 @@ DecoderSpec remasking_spec(int64_t steps) {
 DecoderSpec block_diffusion_spec(int64_t block_length, int64_t steps_per_block) {
   const std::string block = std::to_string(block_length), steps = std::to_string(steps_per_block);
   return builtin("block-L" + block + "-S" + steps,
-                 "type: block_diffusion\nalg: entropy\nblock_length: " + block + "\nsteps_per_block: " + steps + "\n");
+                 "type: block_diffusion\nalg: entropy\nschedule: llada_even_split\nblock_length: " + block +
+                     "\nsteps_per_block: " + steps + "\n");
 }
 
 DecoderSpec block_threshold_spec(int64_t block_length, double threshold) {
