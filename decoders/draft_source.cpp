@@ -1,4 +1,5 @@
-// Draft sources: a draft model with its own KV cache, and prompt lookup (n-gram match in the context).
+// Draft sources: a causal draft model with its own KV cache, and prompt lookup (n-gram match in the
+// context); masked-diffusion draft models are built by diffusion_draft.h.
 #include "decoders/draft_source.h"
 
 #include <torch/torch.h>
@@ -11,6 +12,7 @@
 #include "core/tensor/kv_cache.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
+#include "decoders/diffusion_draft.h"
 #include "models/transformer.h"
 
 namespace stepwise {
@@ -131,6 +133,8 @@ class PromptLookupDraft : public DraftSource {
 std::unique_ptr<DraftSource> make_draft_source(const DraftSpec& spec) {
   struct Build {
     std::unique_ptr<DraftSource> operator()(const DraftModel& model) const {
+      check(model.model != nullptr, "speculative decoding: the draft model is missing");
+      if (model.model->config().masked_diffusion()) return make_diffusion_draft(model.model, model.diffusion_steps);
       return std::make_unique<ModelDraft>(model.model);
     }
     std::unique_ptr<DraftSource> operator()(const PromptLookup& lookup) const {

@@ -163,6 +163,11 @@ TransformerConfig parse_transformer_config(const nlohmann::json& json, const std
                                    !json["is_causal"].get<bool>();
   config.bidirectional = is_dream || declared_non_causal;
   config.shift_logits = is_dream;
+  config.block_size = optional_int(json, "bd_size", where);
+  if (config.block_size) {
+    check(*config.block_size >= 1, where, ": bd_size must be >= 1, got ", *config.block_size);
+    config.bidirectional = true;  // bidirectional inside its blocks
+  }
   if (json.contains("torch_dtype") && json["torch_dtype"].is_string())
     config.stored_dtype = json["torch_dtype"].get<std::string>();
   else if (json.contains("dtype") && json["dtype"].is_string())
@@ -209,6 +214,7 @@ nlohmann::json transformer_config_to_json(const TransformerConfig& config) {
   }
   if (config.bidirectional && !is_dream) json["is_causal"] = false;
   if (config.mask_token_id) json["mask_token_id"] = *config.mask_token_id;
+  if (config.block_size) json["bd_size"] = *config.block_size;
   if (config.bos_token_id) json["bos_token_id"] = *config.bos_token_id;
   if (config.pad_token_id) json["pad_token_id"] = *config.pad_token_id;
   if (config.eos_token_ids.size() == 1) json["eos_token_id"] = config.eos_token_ids[0];

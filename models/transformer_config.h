@@ -34,14 +34,21 @@ struct TransformerConfig {
   bool mlp_bias = false;
   bool bidirectional = false;    // trained without a causal mask (Dream, LLaDA-style)
   bool shift_logits = false;     // output at position j predicts token j+1 even in diffusion (Dream)
+  // Block diffusion (config.json "bd_size", Fast-dLLM v2): trained with block-causal attention over blocks
+  // of this many positions (bidirectional inside a block); nullopt = full-sequence or causal.
+  std::optional<int64_t> block_size;
   std::optional<int64_t> mask_token_id;
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> pad_token_id;
   std::string stored_dtype = "float32";  // torch_dtype / dtype of the checkpoint
 
-  // Human-readable attention kind: "causal" or "bidirectional".
-  std::string attention_kind() const { return bidirectional ? "bidirectional" : "causal"; }
+  // Human-readable attention kind: "causal", "bidirectional" or "block-causal".
+  std::string attention_kind() const {
+    return block_size ? "block-causal" : bidirectional ? "bidirectional" : "causal";
+  }
+  // A masked-diffusion model (full-sequence or block): a mask token and no causal mask.
+  bool masked_diffusion() const { return mask_token_id.has_value() && bidirectional; }
   // Throws stepwise::Error naming `where` if sizes are inconsistent.
   void validate(const std::string& where) const;
 };

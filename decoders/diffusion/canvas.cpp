@@ -60,19 +60,24 @@ bool MaskedColumns::none() const {
 }
 
 MaskedColumns masked_columns(const Canvas& canvas, int64_t begin, int64_t end) {
-  torch::Tensor masked = (canvas.tokens.narrow(1, begin, end - begin) == canvas.mask_id).to(torch::kCPU);  // (B, L)
+  return masked_columns(canvas.tokens, canvas.mask_id, begin, end);
+}
+
+MaskedColumns masked_columns(const torch::Tensor& tokens, int64_t mask_id, int64_t begin, int64_t end) {
+  const int64_t row_count = tokens.size(0);
+  torch::Tensor masked = (tokens.narrow(1, begin, end - begin) == mask_id).to(torch::kCPU);  // (B, L)
   MaskedColumns out;
-  std::vector<torch::Tensor> rows;
+  std::vector<torch::Tensor> per_row;
   int64_t widest = 1;
-  for (int64_t r = 0; r < canvas.rows(); ++r) {
-    rows.push_back(masked[r].nonzero().view({-1}) + begin);
-    out.counts.push_back(rows.back().numel());
+  for (int64_t r = 0; r < row_count; ++r) {
+    per_row.push_back(masked[r].nonzero().view({-1}) + begin);
+    out.counts.push_back(per_row.back().numel());
     widest = std::max(widest, out.counts.back());
   }
-  out.columns = torch::full({canvas.rows(), widest}, begin, torch::kInt64);
-  for (int64_t r = 0; r < canvas.rows(); ++r)
-    out.columns[r].narrow(0, 0, out.counts[static_cast<size_t>(r)]).copy_(rows[static_cast<size_t>(r)]);
-  out.columns = out.columns.to(canvas.tokens.device());
+  out.columns = torch::full({row_count, widest}, begin, torch::kInt64);
+  for (int64_t r = 0; r < row_count; ++r)
+    out.columns[r].narrow(0, 0, out.counts[static_cast<size_t>(r)]).copy_(per_row[static_cast<size_t>(r)]);
+  out.columns = out.columns.to(tokens.device());
   return out;
 }
 

@@ -40,6 +40,8 @@ struct MaskedColumns {
   bool none() const;
 };
 MaskedColumns masked_columns(const Canvas& canvas, int64_t begin, int64_t end);
+// The same for any canvas of tokens (B, W) whose undecided columns hold `mask_id`.
+MaskedColumns masked_columns(const torch::Tensor& tokens, int64_t mask_id, int64_t begin, int64_t end);
 
 // Per row, the generated part of the canvas (gen_len tokens, mask id where undecided).
 std::vector<std::vector<int64_t>> generated_tokens(const Canvas& canvas);

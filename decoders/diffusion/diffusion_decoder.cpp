@@ -11,10 +11,9 @@
 #include "core/timing.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/canvas_forward.h"
-#include "decoders/diffusion/decision_margin.h"
 #include "decoders/diffusion/denoiser.h"
+#include "decoders/diffusion/row_commit.h"
 #include "decoders/diffusion/schedule.h"
-#include "decoders/diffusion/selection.h"
 #include "decoders/diffusion/step_trace.h"
 
 namespace stepwise {
@@ -40,52 +39,6 @@ BlockPlan plan_blocks(const DiffusionConfig& config, int64_t gen_len) {
     plan.steps_per_block = config.steps / plan.blocks;
   }
   return plan;
-}
-
-// What one row does at one step of one block.
-struct RowStep {
-  int64_t row = 0;
-  int64_t step_in_block = 0;
-  int64_t masked_at_start = 0;  // the row's masked positions in the block when it began
-  int64_t step = 0;             // global forward-call index
-};
-
-// Commits some of the row's masked block positions; returns how many.
-// candidates (M,) canvas columns still masked, logits (M, V) for them.
-int64_t commit_row(const DiffusionConfig& config, const RevealSchedule& schedule, const RowStep& at,
-                   const torch::Tensor& candidates, const torch::Tensor& logits, at::Generator& generator,
-                   Canvas& canvas, StepTrace& trace) {
-  const int64_t masked = candidates.size(0);
-  if (masked == 0) return 0;
-  torch::Tensor picked, tokens;  // (n,) indices into candidates, (n,) tokens
-  if (config.selection == Selection::kOrigin) {
-    Reveal reveal =
-        reveal_independently(logits, schedule.transfer_probability(at.step_in_block), config.sampling, generator);
-    picked = reveal.picked;
-    tokens = reveal.tokens;
-  } else {
-    Proposal proposal = propose(logits, config.selection, config.sampling, generator);
-    if (config.threshold) {
-      picked = pick_above_threshold(proposal.confidence, *config.threshold);
-    } else {
-      const int64_t n = schedule.count(at.step_in_block, masked, at.masked_at_start);
-      picked = pick_most_confident(proposal.confidence, n, config.alg_temp, generator);
-    }
-    tokens = proposal.tokens.index_select(0, picked);
-    // Margins mean something only where every choice is an argmax: greedy tokens, confidence order (and
-    // confidences from the unfiltered softmax, which decision_margins recomputes).
-    const bool deterministic = config.sampling.greedy() && !config.sampling.top_k && !config.sampling.top_p &&
-                               !config.alg_temp && config.selection != Selection::kRandom;
-    if (deterministic && trace.keeps_history())
-      trace.note_margins(at.row,
-                        decision_margins(logits, proposal.confidence, picked, config.threshold, config.selection));
-  }
-  torch::Tensor columns = candidates.index_select(0, picked);  // (n,)
-  canvas.tokens[at.row].index_put_({columns}, tokens.to(canvas.tokens.device()));
-  torch::Tensor cpu_columns = columns.to(torch::kCPU);
-  const int64_t* column = cpu_columns.data_ptr<int64_t>();
-  for (int64_t i = 0; i < cpu_columns.numel(); ++i) trace.set_commit(at.row, column[i] - canvas.gen_start, at.step);
-  return cpu_columns.numel();
 }
 
 }  // namespace
@@ -135,7 +88,8 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
         const auto row = static_cast<size_t>(r);
         const RowStep at{r, k, masked_at_start[row], step};
         committed += commit_row(config_, schedule, at, masked.columns[r].narrow(0, 0, masked.counts[row]),
-                                logits[r].narrow(0, 0, masked.counts[row]), generators[row], canvas, trace);
+                                logits[r].narrow(0, 0, masked.counts[row]), generators[row], canvas.tokens[r],
+                                canvas.gen_start, trace);
       }
       if (committed > 0 && !any_committed) {
         any_committed = true;

@@ -156,7 +156,7 @@ void add_decoder_flags(ArgParser& parser) {
       parser.add_option(runner::flag_name(key), key.value_name, help);
   }
   parser.add_repeated_option("set", "KEY=VALUE", "any decoder setting by its experiment-file key, VALUE in YAML");
-  parser.add_switch("trace", "diffusion, remasking: per-step history and commit steps in the JSON stats");
+  parser.add_switch("trace", "diffusion, remasking, block_diffusion: per-step history and commit steps in the JSON stats");
   for (const FlagAlias& alias : flag_aliases()) {
     const DecoderKey& key = *runner::find_decoder_key(alias.key);
     const std::string help = "deprecated: --" + runner::flag_name(key);
@@ -221,7 +221,7 @@ runner::DecoderSpec decoder_spec_from_flags(const ArgParser& parser, std::ostrea
     notes << "warning: --decoder " << kind << " is deprecated; use "
           << (implied_used ? alias->replacement : "--decoder " + alias->type) << "\n";
   }
-  check(!parser.get_switch("trace") || type == "diffusion" || type == "remasking",
+  check(!parser.get_switch("trace") || type == "diffusion" || type == "remasking" || type == "block_diffusion",
         "--trace does not apply to --decoder ", kind);
 
   // Keys not given are named by their flag too (a missing required one: "--steps: required key is missing").

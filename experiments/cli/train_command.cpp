@@ -134,6 +134,7 @@ task_training::TaskTrainingSpec spec_from_flags(const ArgParser& parser) {
   spec.token_alpha = parser.get_double_optional("token-alpha");
   spec.token_gamma = parser.get_double_optional("token-gamma");
   spec.shift_logits = !parser.get_switch("no-shift");
+  spec.block_length = parser.get_int_optional("block-length");
   if (parser.given("preset")) spec.preset = parser.get("preset");
   if (parser.given("layout")) spec.layout = parser.get("layout");
   spec.layers = parser.get_int_optional("layers");
@@ -224,6 +225,7 @@ void write_summary(const ArgParser& parser, const task_training::TaskTrainingSpe
                             {"weighting", training::loss_weighting_name(objective.diffusion.weighting)},
                             {"normalization", training::loss_normalization_name(objective.diffusion.normalization)},
                             {"shift_logits", objective.diffusion.shift_logits}};
+    if (spec.block_length) summary["diffusion"]["block_length"] = *spec.block_length;
     if (objective.diffusion.token_reweighting)
       summary["diffusion"]["token_reweighting"] = {{"alpha", objective.diffusion.token_reweighting->alpha},
                                                    {"gamma", objective.diffusion.token_reweighting->gamma}};
@@ -260,6 +262,10 @@ void write_summary(const ArgParser& parser, const task_training::TaskTrainingSpe
     std::vector<runner::DecoderSpec> choices;
     if (!spec.diffusion()) {
       choices.push_back(ar_greedy());
+    } else if (spec.block_length) {
+      // One token per forward, then Fast-dLLM's threshold commits at two thresholds.
+      choices.push_back(runner::block_diffusion_spec(*spec.block_length, *spec.block_length));
+      for (double threshold : {0.9, 0.7}) choices.push_back(runner::block_threshold_spec(*spec.block_length, threshold));
     } else {
       std::vector<int64_t> steps = parser.given("eval-steps") ? parser.get_int_list("eval-steps")
                                                               : std::vector<int64_t>{4, 8, run.gen_length};
@@ -340,6 +346,9 @@ int run_train(const Args& args) {
   parser.add_option("token-alpha", "A", "token reweighting alpha*(1-exp(-l))^gamma*l: alpha (mgdm: 0.25)");
   parser.add_option("token-gamma", "G", "token reweighting: gamma (mgdm: 2 for countdown, 1 otherwise)");
   parser.add_switch("no-shift", "diffusion: read logits in place (LLaDA) instead of Dream's shift");
+  parser.add_option("block-length", "N",
+                    "diffusion: block diffusion over blocks of N positions (block-causal attention, masks inside "
+                    "one block, complementary masks); with --init-from an AR checkpoint, Fast-dLLM v2's recipe");
   parser.add_option("validate-every", "K", "decode the validation subset every K steps (default: a quarter of the "
                     "steps; 0 = only at the end)");
   parser.add_option("validation-subset", "N", "problems decoded at each validation", text(defaults.validation_examples));

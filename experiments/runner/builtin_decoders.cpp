@@ -1,6 +1,8 @@
 // Training's decoders as decoder blocks.
 #include "experiments/runner/builtin_decoders.h"
 
+#include <sstream>
+
 namespace stepwise::runner {
 namespace {
 
@@ -31,6 +33,21 @@ DecoderSpec dream_entropy_spec(int64_t steps) {
 
 DecoderSpec remasking_spec(int64_t steps) {
   return builtin("remasking-T" + std::to_string(steps), "type: remasking\nsteps: " + std::to_string(steps) + "\n");
+}
+
+DecoderSpec block_diffusion_spec(int64_t block_length, int64_t steps_per_block) {
+  const std::string block = std::to_string(block_length), steps = std::to_string(steps_per_block);
+  return builtin("block-L" + block + "-S" + steps,
+                 "type: block_diffusion\nalg: entropy\nschedule: llada_even_split\nblock_length: " + block +
+                     "\nsteps_per_block: " + steps + "\n");
+}
+
+DecoderSpec block_threshold_spec(int64_t block_length, double threshold) {
+  std::ostringstream tau;
+  tau << threshold;
+  const std::string block = std::to_string(block_length);
+  return builtin("block-L" + block + "-threshold" + tau.str(), "type: block_diffusion\nalg: maskgit_plus\nblock_length: " +
+                                                                   block + "\nthreshold: " + tau.str() + "\n");
 }
 
 DecoderSpec study_remasking_spec() {

@@ -20,6 +20,11 @@ DecoderSpec ar_greedy_spec(const std::vector<int64_t>& stop_ids = {});
 DecoderSpec dream_entropy_spec(int64_t steps);
 // "remasking-T<steps>": type remasking, linear schedule, deterministic.
 DecoderSpec remasking_spec(int64_t steps);
+// "block-L<block>-S<steps>": type block_diffusion, alg entropy, `steps_per_block` forwards per block with
+// LLaDA's even split of each sub-block's masked positions (one per step when steps = block length).
+DecoderSpec block_diffusion_spec(int64_t block_length, int64_t steps_per_block);
+// "block-L<block>-threshold<tau>": type block_diffusion, alg maskgit_plus, Fast-dLLM's threshold commits.
+DecoderSpec block_threshold_spec(int64_t block_length, double threshold);
 // "remasking-study-T20": the study's evaluation setting (study_remasking_config(): T = 20, linear, noise 0.5).
 DecoderSpec study_remasking_spec();
 

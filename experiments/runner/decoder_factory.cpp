@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "decoders/ar_decoder.h"
+#include "decoders/diffusion/block_diffusion_decoder.h"
 #include "decoders/diffusion/diffusion_decoder.h"
 #include "decoders/diffusion/remasking_decoder.h"
 #include "decoders/speculative_decoder.h"
@@ -33,6 +34,7 @@ bool uses_prefix_reuse(const DecoderSpec& spec) {
           [](const SpeculativeSettings&) { return true; },  // the target's prefill
           [](const DiffusionConfig& config) { return config.cache != CacheMode::kNone && !config.cfg_scale; },
           [](const RemaskingConfig&) { return false; },
+          [](const BlockDiffusionConfig&) { return false; },
       },
       spec.settings);
 }
@@ -43,6 +45,7 @@ bool decodes_one_sequence_at_a_time(const DecoderSpec& spec) {
                         [](const SpeculativeSettings&) { return true; },
                         [](const DiffusionConfig&) { return false; },
                         [](const RemaskingConfig&) { return false; },
+                        [](const BlockDiffusionConfig&) { return false; },
                     },
                     spec.settings);
 }
@@ -57,8 +60,9 @@ std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable&
             return std::make_unique<ArDecoder>(model, config, reuse);
           },
           [&](const SpeculativeSettings& settings) -> std::unique_ptr<Decoder> {
-            DraftSpec draft = settings.draft_model ? DraftSpec{DraftModel{model_named(models, *settings.draft_model)}}
-                                                   : DraftSpec{*settings.prompt_lookup};
+            DraftSpec draft = settings.draft_model
+                                  ? DraftSpec{DraftModel{model_named(models, *settings.draft_model), settings.draft_steps}}
+                                  : DraftSpec{*settings.prompt_lookup};
             return std::make_unique<SpeculativeDecoder>(model, std::move(draft), settings.config, reuse);
           },
           [&](const DiffusionConfig& config) -> std::unique_ptr<Decoder> {
@@ -66,6 +70,9 @@ std::unique_ptr<Decoder> make_decoder(const DecoderSpec& spec, const ModelTable&
           },
           [&](const RemaskingConfig& config) -> std::unique_ptr<Decoder> {
             return std::make_unique<RemaskingDecoder>(model, config);
+          },
+          [&](const BlockDiffusionConfig& config) -> std::unique_ptr<Decoder> {
+            return std::make_unique<BlockDiffusionDecoder>(model, config);
           },
       },
       spec.settings);

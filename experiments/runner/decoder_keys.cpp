@@ -6,9 +6,10 @@
 namespace stepwise::runner {
 namespace {
 
-const std::vector<std::string> kAll{"ar", "speculative", "diffusion", "remasking"};
+const std::vector<std::string> kAll{"ar", "speculative", "diffusion", "remasking", "block_diffusion"};
 const std::vector<std::string> kAutoregressive{"ar", "speculative"};
-const std::vector<std::string> kSampled{"ar", "speculative", "diffusion"};
+const std::vector<std::string> kSampled{"ar", "speculative", "diffusion", "block_diffusion"};
+const std::vector<std::string> kConfidence{"diffusion", "block_diffusion"};
 const std::vector<std::string> kMasked{"diffusion", "remasking"};
 
 }  // namespace
@@ -37,24 +38,33 @@ const std::vector<DecoderKey>& decoder_keys() {
        "shortest n-gram prompt lookup matches (default 1)"},
       {"draft_length", {"speculative"}, FlagForm::kValue, "K",
        "tokens drafted per round, 1-64 (start value when adaptive; default 4)"},
+      {"draft_steps", {"speculative"}, FlagForm::kValue, "N",
+       "forwards per proposal of a masked-diffusion draft model, 1-64 (default 1: all drafts in one forward)"},
       {"adaptive", {"speculative"}, FlagForm::kSwitchOn, "",
        "draft length +2 after a fully accepted round, else -1 (min 1)"},
       {"steps", kMasked, FlagForm::kValue, "N",
        "forward passes of the schedule (diffusion: required unless threshold; remasking: default 20)"},
-      {"alg", {"diffusion"}, FlagForm::kValue, "ALG",
+      {"alg", kConfidence, FlagForm::kValue, "ALG",
        "origin | maskgit_plus | topk_margin | entropy (Dream) | low_confidence | random (LLaDA); default entropy"},
-      {"schedule", kMasked, FlagForm::kValue, "NAME",
+      {"schedule", {"diffusion", "remasking", "block_diffusion"}, FlagForm::kValue, "NAME",
        "diffusion: dream_time_grid | llada_even_split | cosine (default: llada_even_split for LLaDA rules, "
-       "else dream_time_grid); remasking: linear | cosine (default linear)"},
-      {"eps", {"diffusion"}, FlagForm::kValue, "E", "end of Dream's time grid linspace(1, eps, steps + 1) (default 0.001)"},
-      {"block_length", {"diffusion"}, FlagForm::kValue, "N", "semi-autoregressive block length (divides the length)"},
-      {"threshold", {"diffusion"}, FlagForm::kValue, "TAU",
+       "else dream_time_grid; block_diffusion: per sub-block); remasking: linear | cosine (default linear)"},
+      {"eps", kConfidence, FlagForm::kValue, "E", "end of Dream's time grid linspace(1, eps, steps + 1) (default 0.001)"},
+      {"block_length", kConfidence, FlagForm::kValue, "N",
+       "diffusion: semi-autoregressive block length (divides the length); block_diffusion: block size (required)"},
+      {"sub_block_length", {"block_diffusion"}, FlagForm::kValue, "N",
+       "sub-blocks decoded left to right inside a block (divides block_length; default the block)"},
+      {"steps_per_block", {"block_diffusion"}, FlagForm::kValue, "N",
+       "fixed-count commitment: forwards per block, split evenly over its sub-blocks (or give threshold)"},
+      {"threshold", kConfidence, FlagForm::kValue, "TAU",
        "Fast-dLLM parallel decoding: commit every block position with confidence >= TAU"},
-      {"alg_temp", {"diffusion"}, FlagForm::kValue, "T",
+      {"alg_temp", kConfidence, FlagForm::kValue, "T",
        "sample positions from softmax(confidence / T) instead of top-k"},
       {"cfg_scale", {"diffusion"}, FlagForm::kValue, "S",
        "classifier-free guidance un + (S + 1)(cond - un); 2 forwards per step"},
-      {"cache", {"diffusion"}, FlagForm::kValue, "MODE", "Fast-dLLM KV cache none | prefix | dual (default none)"},
+      {"cache", kConfidence, FlagForm::kValue, "MODE",
+       "diffusion: Fast-dLLM KV cache none | prefix | dual (default none); block_diffusion: none | block | dual "
+       "(default block)"},
       {"noise_scale", {"remasking"}, FlagForm::kValue, "F",
        "Gumbel noise on the scores scaled by F * rate (stochastic; default none)"},
       {"fixed", kMasked, FlagForm::kFixedList, "POS:ID,...",

@@ -22,7 +22,7 @@ enum class FlagForm {
 
 struct DecoderKey {
   std::string name;                // the YAML key, e.g. "draft_length"
-  std::vector<std::string> types;  // strategies it belongs to: ar | speculative | diffusion | remasking
+  std::vector<std::string> types;  // strategies it belongs to: ar | speculative | diffusion | remasking | block_diffusion
   FlagForm form = FlagForm::kValue;
   std::string value_name;  // placeholder in --help, e.g. "N"
   std::string help;

@@ -33,6 +33,10 @@ template <>
 struct StrategyName<RemaskingConfig> {
   static constexpr const char* value = "remasking";
 };
+template <>
+struct StrategyName<BlockDiffusionConfig> {
+  static constexpr const char* value = "block_diffusion";
+};
 
 // ---- reading --------------------------------------------------------------------------------------
 
@@ -102,6 +106,9 @@ SpeculativeSettings read_settings(std::in_place_type_t<SpeculativeSettings>, con
     lookup.min_ngram = block.integer("draft_ngram_min", 1, 1, lookup.max_ngram);
     settings.prompt_lookup = lookup;
   }
+  settings.draft_steps = block.integer("draft_steps", settings.draft_steps, 1, 64);
+  if (block.has("draft_steps") && !settings.draft_model)
+    block.fail_at("draft_steps", "applies to a draft_model (a masked-diffusion one), not to n-gram drafts");
   if (settings.draft_model.has_value() == settings.prompt_lookup.has_value())
     block.fail_at("draft_model", "give exactly one of draft_model (a model name) or draft_ngram (n)");
   return settings;
@@ -133,6 +140,26 @@ RemaskingConfig read_settings(std::in_place_type_t<RemaskingConfig>, const YamlR
   config.schedule = read_named(block, "schedule", parse_remask_schedule, "linear");
   config.noise_scale = block.optional_number("noise_scale", 0.0);
   config.fixed = read_fixed(block);
+  validate_at(block, config);
+  return config;
+}
+
+BlockDiffusionConfig read_settings(std::in_place_type_t<BlockDiffusionConfig>, const YamlReader& block) {
+  BlockDiffusionConfig config;
+  config.block_length = block.integer("block_length", std::nullopt, 1);
+  config.sub_block_length = block.optional_integer("sub_block_length", 1);
+  config.threshold = block.optional_number("threshold", 0.0, 1.0);
+  config.steps_per_block = block.optional_integer("steps_per_block", 1);
+  if (config.threshold.has_value() == config.steps_per_block.has_value())
+    block.fail_at("steps_per_block", "give exactly one of steps_per_block (fixed-count commitment) or threshold");
+  config.selection = read_named(block, "alg", parse_selection, "entropy");
+  const std::string default_schedule =
+      is_llada_selection(config.selection) ? "llada_even_split" : "dream_time_grid";
+  config.schedule = read_named(block, "schedule", parse_schedule, default_schedule);
+  config.eps = block.number("eps", config.eps, 0.0, 1.0);
+  config.alg_temp = block.optional_number("alg_temp", 0.0);
+  config.cache = read_named(block, "cache", parse_block_cache_mode, "block");
+  config.sampling = read_sampling(block);
   validate_at(block, config);
   return config;
 }
@@ -190,6 +217,7 @@ void describe_settings(const SpeculativeSettings& speculative, std::map<std::str
   out["adaptive"] = speculative.config.adaptive ? "true" : "false";
   if (speculative.draft_model) out["draft_model"] = *speculative.draft_model;
   if (speculative.prompt_lookup) out["draft_ngram"] = std::to_string(speculative.prompt_lookup->max_ngram);
+  if (speculative.draft_steps != 1) out["draft_steps"] = std::to_string(speculative.draft_steps);
 }
 
 void describe_settings(const DiffusionConfig& diffusion, std::map<std::string, std::string>& out) {
@@ -212,6 +240,19 @@ void describe_settings(const RemaskingConfig& remasking, std::map<std::string, s
   if (remasking.noise_scale) out["noise_scale"] = number_text(*remasking.noise_scale);
 }
 
+void describe_settings(const BlockDiffusionConfig& block, std::map<std::string, std::string>& out) {
+  describe_sampling(block.sampling, out);
+  out["block_length"] = std::to_string(block.block_length);
+  if (block.sub_block_length) out["sub_block_length"] = std::to_string(*block.sub_block_length);
+  if (block.steps_per_block) out["steps_per_block"] = std::to_string(*block.steps_per_block);
+  if (block.threshold) out["threshold"] = number_text(*block.threshold);
+  out["alg"] = to_string(block.selection);
+  out["schedule"] = to_string(block.schedule);
+  out["eps"] = number_text(block.eps);
+  out["cache"] = to_string(block.cache);
+  if (block.alg_temp) out["alg_temp"] = number_text(*block.alg_temp);
+}
+
 // Models a strategy runs besides the spec's `model`.
 void add_other_models(const ArConfig&, std::vector<std::string>&) {}
 void add_other_models(const SpeculativeSettings& speculative, std::vector<std::string>& names) {
@@ -219,6 +260,7 @@ void add_other_models(const SpeculativeSettings& speculative, std::vector<std::s
 }
 void add_other_models(const DiffusionConfig&, std::vector<std::string>&) {}
 void add_other_models(const RemaskingConfig&, std::vector<std::string>&) {}
+void add_other_models(const BlockDiffusionConfig&, std::vector<std::string>&) {}
 
 }  // namespace
 

@@ -83,7 +83,7 @@ ThroughputEstimate measure_training_step(const task_training::TaskTrainingSpec& 
   const torch::ScalarType dtype =
       options.precision == training::TrainingPrecision::kBFloat16 ? torch::kBFloat16 : torch::kFloat32;
   TransformerConfig config = task_training::task_model_config(training);
-  if (training.diffusion()) config = training::diffusion_config(config, {CharTokenizer::kMask, training.shift_logits});
+  if (training.diffusion()) config = training::diffusion_config(config, {CharTokenizer::kMask, training.shift_logits, training.block_length});
   std::shared_ptr<Transformer> model = random_transformer(config, training.seed, {dtype, torch::kCPU});
 
   options.steps = timed_steps + 1;

@@ -14,6 +14,7 @@ task_training::TaskTrainingSpec parse_training_spec(const YamlReader& block) {
   spec.token_alpha = block.optional_number("token_alpha", 1e-9, 1e6);
   spec.token_gamma = block.optional_number("token_gamma", 0.0, 100.0);
   spec.shift_logits = block.boolean("shift_logits", defaults.shift_logits);
+  spec.block_length = block.optional_integer("block_length", 1, 4096);
   spec.validation_decoder =
       block.choice("validation_decoder", {"entropy", "remasking", "teacher-forced"}, defaults.validation_decoder);
   spec.validate_every = block.optional_integer("validate_every", 0);

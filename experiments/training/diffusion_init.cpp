@@ -24,6 +24,7 @@ TransformerConfig diffusion_config(TransformerConfig config, const DiffusionConv
   config.bidirectional = true;
   config.shift_logits = conversion.shift_logits;
   config.mask_token_id = conversion.mask_token_id;
+  config.block_size = conversion.block_size;
   config.validate("diffusion config");
   return config;
 }

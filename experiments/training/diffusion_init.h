@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "models/transformer_config.h"
@@ -19,7 +20,8 @@ namespace stepwise::training {
 
 struct DiffusionConversion {
   int64_t mask_token_id = 2;
-  bool shift_logits = true;  // Dream
+  bool shift_logits = true;             // Dream; for block diffusion Fast-dLLM v2's token shift
+  std::optional<int64_t> block_size;    // block diffusion (config bd_size): block-causal attention
 };
 
 // The diffusion form of `config` (any model_type; an already bidirectional config is re-marked).

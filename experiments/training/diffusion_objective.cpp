@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace stepwise::training {
@@ -12,6 +14,26 @@ namespace {
 torch::Tensor shift_left(const torch::Tensor& values, double fill) {
   const int64_t width = values.size(1);
   return torch::cat({values.narrow(1, 1, width - 1), torch::full({values.size(0), 1}, fill, values.options())}, 1);
+}
+
+// (B, T) bool: per row the columns of one block of `block_length` positions, drawn uniformly among the
+// blocks that hold target tokens (one uniform per row from `generator`). Rows start at column 0, so
+// column blocks are position blocks.
+torch::Tensor current_blocks(const TrainingBatch& batch, int64_t block_length, at::Generator& generator) {
+  const int64_t rows = batch.batch_size(), width = batch.width();
+  torch::Tensor u = at::rand({rows}, generator, torch::TensorOptions().dtype(torch::kFloat32));  // (B)
+  torch::Tensor target = batch.target_mask.to(torch::kCPU);
+  torch::Tensor block_of = torch::arange(width, torch::kInt64).div(block_length, "floor");  // (T)
+  torch::Tensor chosen = torch::zeros({rows}, torch::kInt64);
+  for (int64_t r = 0; r < rows; ++r) {
+    torch::Tensor columns = target[r].nonzero().view({-1});
+    check(columns.numel() > 0, "block diffusion: training row ", r, " has no target token");
+    const int64_t first = columns[0].item<int64_t>() / block_length;
+    const int64_t last = columns[-1].item<int64_t>() / block_length;
+    const int64_t count = last - first + 1;
+    chosen[r] = first + std::min<int64_t>(count - 1, static_cast<int64_t>(u[r].item<float>() * count));
+  }
+  return (block_of.unsqueeze(0) == chosen.unsqueeze(1)).to(batch.tokens.device());  // (B, T)
 }
 
 }  // namespace
@@ -31,9 +53,20 @@ DiffusionNoise sample_diffusion_noise(const TrainingBatch& batch, const Diffusio
     noise.time = 1.0 - (1.0 - options.eps) * u;                     // (eps, 1]
     noise.rate = noise.time;
   }
+  noise.eligible = batch.target_mask;
+  if (options.block_length) noise.eligible = batch.target_mask & current_blocks(batch, *options.block_length, generator);
   torch::Tensor uniform = at::rand({rows, batch.width()}, generator, float_options);  // (B, T)
-  noise.masked = (uniform < noise.rate.unsqueeze(1)) & batch.target_mask;
+  noise.masked = (uniform < noise.rate.unsqueeze(1)) & noise.eligible;
   return noise;
+}
+
+std::pair<TrainingBatch, DiffusionNoise> with_complementary_masks(const TrainingBatch& batch,
+                                                                  const DiffusionNoise& noise) {
+  auto twice = [](const torch::Tensor& x) { return torch::cat({x, x}, 0); };
+  TrainingBatch doubled{twice(batch.tokens), twice(batch.positions), twice(batch.real), twice(batch.target_mask)};
+  DiffusionNoise both{twice(noise.time), twice(noise.rate),
+                      torch::cat({noise.masked, noise.eligible & noise.masked.logical_not()}, 0), twice(noise.eligible)};
+  return {doubled, both};
 }
 
 torch::Tensor diffusion_row_weights(const torch::Tensor& time, const torch::Tensor& rate,
@@ -57,6 +90,10 @@ LossInputs diffusion_loss_inputs(const TrainingBatch& batch, const DiffusionNois
   inputs.tokens = batch.tokens.masked_fill(noise.masked, options.mask_token_id);
   inputs.positions = batch.positions;
   inputs.attention = AttentionSpec::bidirectional();
+  if (options.block_length) {
+    inputs.attention.kind = AttentionKind::kBlockCausal;
+    inputs.attention.block_size = *options.block_length;
+  }
   inputs.attention.key_padding = batch.real;
   inputs.token_reweighting = options.token_reweighting;
 

@@ -9,7 +9,10 @@ namespace stepwise::training {
 LossInputs objective_loss_inputs(const TrainingBatch& batch, const ObjectiveOptions& options,
                                  at::Generator& generator) {
   if (options.kind == ObjectiveKind::kAutoregressive) return ar_loss_inputs(batch);
-  return diffusion_loss_inputs(batch, sample_diffusion_noise(batch, options.diffusion, generator), options.diffusion);
+  DiffusionNoise noise = sample_diffusion_noise(batch, options.diffusion, generator);
+  if (!options.diffusion.complementary_masks) return diffusion_loss_inputs(batch, noise, options.diffusion);
+  const auto [doubled, both] = with_complementary_masks(batch, noise);
+  return diffusion_loss_inputs(doubled, both, options.diffusion);
 }
 
 }  // namespace stepwise::training

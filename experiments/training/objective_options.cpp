@@ -76,6 +76,10 @@ void validate_diffusion_options(const DiffusionOptions& options) {
   check(!(options.weighting == LossWeighting::kLinear && options.schedule == NoiseSchedule::kContinuous),
         "linear loss weighting needs the discrete noise schedule");
   check(options.mask_token_id >= 0, "mask token id must be non-negative, got ", options.mask_token_id);
+  if (options.block_length)
+    check(*options.block_length >= 1, "block diffusion block length must be at least 1, got ", *options.block_length);
+  check(!options.complementary_masks || options.block_length.has_value(),
+        "complementary masks are a block-diffusion setting (set a block length)");
   if (options.token_reweighting) {
     const TokenReweighting& r = *options.token_reweighting;
     check(std::isfinite(r.alpha) && r.alpha > 0.0, "token reweighting alpha must be positive, got ", r.alpha);

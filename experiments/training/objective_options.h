@@ -6,6 +6,12 @@
 //     "llada" form (LLaDA / MDLM): t ~ U(eps, 1], masked with probability t, weight 1/t, normalised by
 //       the number of target tokens (an unbiased estimate of the per-token ELBO bound).
 //   Logits are read Dream-style (output j-1 predicts token j) when shift_logits, else at j (LLaDA).
+//   Block diffusion (block_length set; Fast-dLLM v2, SDAR): block-causal attention over blocks of that many
+//     positions; each row draws one current block among those holding target tokens and masks target
+//     tokens inside it only, so every scored prediction sees its own noised block and clean earlier ones,
+//     as in block-by-block decoding (the token shift reads a block's first token from the clean block
+//     before it); complementary_masks adds each row a second time with the complementary mask of its
+//     current block, so every target token there is scored once per pair (Fast-dLLM v2).
 //   MGDM ("Beyond Autoregression"'s multi-granularity diffusion): the paper form with each masked
 //     token's cross-entropy l replaced by alpha * (1 - exp(-l))^gamma * l (token reweighting, the
 //     weight not detached from the gradient, as in the study's trainer) and the linear time weight T - t.
@@ -52,6 +58,8 @@ struct DiffusionOptions {
   bool shift_logits = true;    // Dream: output j-1 predicts token j
   int64_t mask_token_id = 2;   // [MASK] of the character vocabulary
   std::optional<TokenReweighting> token_reweighting;  // absent: plain cross-entropy per token
+  std::optional<int64_t> block_length;  // block diffusion; absent: full-sequence (bidirectional) diffusion
+  bool complementary_masks = false;     // block diffusion: each row also with its mask complemented
 };
 
 struct ObjectiveOptions {
@@ -75,7 +83,8 @@ std::string loss_normalization_name(LossNormalization normalization);
 LossNormalization parse_loss_normalization(const std::string& name);  // "masked-tokens" | "target-tokens"
 
 // Throws stepwise::Error naming the bad setting (timesteps < 1, eps outside (0, 1), linear weighting
-// with the continuous schedule, negative mask id, token reweighting alpha <= 0 or gamma < 0).
+// with the continuous schedule, negative mask id, token reweighting alpha <= 0 or gamma < 0, block
+// length < 1, complementary masks without blocks).
 void validate_diffusion_options(const DiffusionOptions& options);
 
 }  // namespace stepwise::training

@@ -29,9 +29,10 @@ torch::ScalarType weight_dtype(training::TrainingPrecision precision) {
 // The decoder a validation decodes with: AR greedy to [EOS] for AR models; for diffusion models
 // Dream's entropy ordering with one step per token (the remasking decoder, which re-predicts every
 // position each step, can stay at 0 % while the model already solves problems this way), or the
-// study's own stochastic remasking setting.
+// study's own stochastic remasking setting; block-diffusion models decode block by block.
 runner::DecoderSpec validation_decoder(const TaskTrainingSpec& spec, int64_t gen_length) {
   if (!spec.diffusion()) return runner::ar_greedy_spec({CharTokenizer::kEos});
+  if (spec.block_length) return runner::block_diffusion_spec(*spec.block_length, *spec.block_length);
   if (spec.validation_decoder == "remasking") return runner::study_remasking_spec();
   return runner::dream_entropy_spec(gen_length);
 }
@@ -53,7 +54,7 @@ training::ValidationHook real_decoder_validation(const runner::DecoderSpec& deco
 }
 
 std::shared_ptr<Transformer> initial_model(const TaskTrainingSpec& spec, std::shared_ptr<const Transformer> init_from) {
-  const training::DiffusionConversion conversion{CharTokenizer::kMask, spec.shift_logits};
+  const training::DiffusionConversion conversion{CharTokenizer::kMask, spec.shift_logits, spec.block_length};
   const torch::ScalarType dtype = weight_dtype(training::parse_training_precision(spec.precision));
   if (init_from) {
     check(init_from->config().vocab_size == CharTokenizer().vocab_size(), "init_from: vocabulary of ",
@@ -104,6 +105,10 @@ training::ObjectiveOptions task_objective(const TaskTrainingSpec& spec, tasks::T
     if (spec.token_alpha) reweighting.alpha = *spec.token_alpha;
     if (spec.token_gamma) reweighting.gamma = *spec.token_gamma;
     objective.diffusion.token_reweighting = reweighting;
+  }
+  if (spec.block_length) {  // Fast-dLLM v2's recipe: block-causal attention and complementary masks
+    objective.diffusion.block_length = spec.block_length;
+    objective.diffusion.complementary_masks = true;
   }
   if (spec.diffusion()) training::validate_diffusion_options(objective.diffusion);
   return objective;

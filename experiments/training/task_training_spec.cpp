@@ -51,6 +51,7 @@ std::optional<SpecProblem> find_spec_problem(const TaskTrainingSpec& spec) {
     if (spec.token_alpha) return SpecProblem{"token_alpha", "applies to diffusion objectives only"};
     if (spec.token_gamma) return SpecProblem{"token_gamma", "applies to diffusion objectives only"};
     if (!spec.shift_logits) return SpecProblem{"shift_logits", "applies to diffusion objectives only"};
+    if (spec.block_length) return SpecProblem{"block_length", "applies to diffusion objectives only"};
     if (spec.validation_decoder == "remasking")
       return SpecProblem{"validation_decoder", "remasking applies to diffusion objectives only"};
   }
@@ -59,6 +60,8 @@ std::optional<SpecProblem> find_spec_problem(const TaskTrainingSpec& spec) {
     if (*spec.weighting == "linear" && spec.diffusion_form == "llada")
       return SpecProblem{"weighting", "linear time weighting needs the paper form's discrete schedule"};
   }
+  if (spec.block_length && (problem = range("block_length", static_cast<double>(*spec.block_length), 1, 4096)))
+    return problem;
   if (spec.token_alpha && (problem = range("token_alpha", *spec.token_alpha, 1e-9, 1e6))) return problem;
   if (spec.token_gamma && (problem = range("token_gamma", *spec.token_gamma, 0.0, 100.0))) return problem;
   if ((problem = choice("validation_decoder", spec.validation_decoder, {"entropy", "remasking", "teacher-forced"})))
@@ -116,6 +119,7 @@ std::string TaskTrainingSpec::canonical_text() const {
   if (token_alpha) out << ";token_alpha=" << *token_alpha;
   if (token_gamma) out << ";token_gamma=" << *token_gamma;
   if (validation_decoder != "entropy") out << ";validation=" << validation_decoder;
+  if (block_length) out << ";block_length=" << *block_length;
   if (!shift_logits) out << ";shift=false";
   if (layout != "qwen2") out << ";layout=" << layout;
   if (min_lr_ratio != 0.1) out << ";min_lr_ratio=" << min_lr_ratio;

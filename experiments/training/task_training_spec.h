@@ -19,6 +19,8 @@ struct TaskTrainingSpec {
   std::optional<std::string> weighting;  // time weight none | inverse-rate | linear (default: the form's own)
   std::optional<double> token_alpha, token_gamma;  // token reweighting (mgdm: 0.25 and the task's gamma)
   bool shift_logits = true;              // Dream's logit shift (false: LLaDA's in-place logits)
+  std::optional<int64_t> block_length;   // block diffusion: block-causal blocks of this many positions,
+                                         // masks inside one block, complementary masks (Fast-dLLM v2)
   std::string preset = "small";          // tiny (the study's 6M shape) | small | custom
   std::string layout = "qwen2";          // qwen2 (q/k/v bias) | llama (no bias)
   std::optional<int64_t> layers, hidden, heads, kv_heads, intermediate;  // override the preset's shape

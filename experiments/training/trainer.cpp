@@ -133,6 +133,11 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
     check(model.config().shift_logits == options.objective.diffusion.shift_logits,
           "the diffusion objective's logit shift (", options.objective.diffusion.shift_logits,
           ") differs from the model config's (", model.config().shift_logits, ")");
+    check(model.config().block_size == options.objective.diffusion.block_length,
+          "the diffusion objective's block length (",
+          options.objective.diffusion.block_length ? std::to_string(*options.objective.diffusion.block_length) : "none",
+          ") differs from the model config's bd_size (",
+          model.config().block_size ? std::to_string(*model.config().block_size) : "none", ")");
   } else {
     check(!model.config().bidirectional, "the AR objective needs a causal model config");
   }

@@ -41,6 +41,8 @@ std::string training_fingerprint(const Transformer& model, const std::vector<Tra
     objective["normalization"] = loss_normalization_name(d.normalization);
     objective["shift_logits"] = d.shift_logits;
     objective["mask_token_id"] = d.mask_token_id;
+    if (d.block_length) objective["block_length"] = *d.block_length;
+    if (d.complementary_masks) objective["complementary_masks"] = true;
     if (d.token_reweighting)
       objective["token_reweighting"] = {{"alpha", d.token_reweighting->alpha}, {"gamma", d.token_reweighting->gamma}};
   }

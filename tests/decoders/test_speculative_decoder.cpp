@@ -1,12 +1,16 @@
 // Speculative decoder: greedy output equals the reference greedy fixtures for every draft source, a
 // draft identical to the target accepts everything, the adaptive schedule follows its rule, and sampled
-// speculative decoding reproduces the target's exact token distribution (chi-square on a vocabulary of 8).
+// speculative decoding reproduces the target's exact token distribution (chi-square on a vocabulary of 8);
+// the same for masked-diffusion drafts (full-sequence and block), whose proposals always agree when the
+// draft is the target's weights as blocks of one token.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -317,6 +321,112 @@ TEST(SpeculativeDecoder, SampledMatchesTargetDistribution) {
   const std::vector<int64_t> repetitive = {1, 2, 3, 1, 2, 3, 1, 2};
   expect_target_distribution(std::make_shared<SpeculativeDecoder>(target, PromptLookup{2, 1}, lookup), *target,
                              repetitive, plain, kSamples);
+}
+
+
+// --- Diffusion drafts: a masked-diffusion model proposes the k tokens. ---
+
+// A copy of `model`'s weights under `config` (same tensor names and shapes).
+std::shared_ptr<const Transformer> with_config(const Transformer& model, const TransformerConfig& config) {
+  auto copy = random_transformer(config, 0);
+  std::map<std::string, torch::Tensor> source;
+  for (const auto& [name, tensor] : model.named_parameters()) source.emplace(name, tensor);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, tensor] : copy->named_parameters()) tensor.copy_(source.at(name));
+  return copy;
+}
+
+// `model` as a block-diffusion model with blocks of one token and Dream's shift: each masked position is
+// read from the output before it under a causal mask, i.e. exactly the AR model's next-token distribution.
+std::shared_ptr<const Transformer> as_agreeing_block_draft(const Transformer& model) {
+  TransformerConfig config = model.config();
+  config.bidirectional = true;
+  config.shift_logits = true;
+  config.block_size = 1;
+  config.mask_token_id = config.vocab_size - 1;
+  return with_config(model, config);
+}
+
+TEST(SpeculativeDecoder, DiffusionDraftGreedyEqualsTargetGreedy) {
+  for (const std::string target_name : {"qwen2-tiny", "qwen3-tiny", "llama-tiny"}) {
+    const nlohmann::json expected = fixture_expected(target_name);
+    const std::vector<int64_t> prompt = json_ids(expected["prompt"]);
+    const std::vector<int64_t> greedy = json_ids(expected["greedy"]["expected"]);
+    auto target = load(target_name);
+    testing::expect_stable_greedy(*target, prompt, greedy, "speculative " + target_name);
+    for (const std::string draft_name : {"dream-tiny", "llama-bidir-tiny"}) {
+      auto draft = load(draft_name);
+      for (int64_t steps : {1, 2}) {
+        for (int64_t k : {1, 3, 5}) {
+          SCOPED_TRACE(target_name + " draft " + draft_name + " steps " + std::to_string(steps) + " k=" +
+                       std::to_string(k));
+          const DecodeResult result = run(target, DraftModel{draft, steps}, make_config(k), prompt,
+                                          static_cast<int64_t>(greedy.size()));
+          EXPECT_EQ(result.tokens[0], greedy);
+          const nlohmann::json& details = result.stats.details;
+          EXPECT_EQ(details["accepted"].get<int64_t>() + result.stats.forward_calls,
+                    static_cast<int64_t>(greedy.size()));
+          // One forward per round when it fits, `steps` forwards otherwise (fewer drafts than steps: one each).
+          const int64_t rounds = details["draft_rounds"].get<int64_t>();
+          EXPECT_GE(details["draft_forward_calls"].get<int64_t>(), rounds);
+          EXPECT_LE(details["draft_forward_calls"].get<int64_t>(), rounds * std::min(steps, k));
+          EXPECT_NE(details["draft"].get<std::string>().find("diffusion draft"), std::string::npos);
+        }
+      }
+    }
+  }
+}
+
+TEST(SpeculativeDecoder, AgreeingDiffusionDraftIsFullyAccepted) {
+  auto target = load("qwen2-tiny");
+  auto draft = as_agreeing_block_draft(*target);
+  const std::vector<int64_t> prompt = json_ids(fixture_expected("qwen2-tiny")["prompt"]);
+  for (double temperature : {0.0, 1.0}) {
+    SCOPED_TRACE("temperature " + std::to_string(temperature));
+    const int64_t max_new = 25;  // prefill token + 6 rounds of 3 drafts + 1 bonus
+    // Three forwards per round, one position each: every draft is the target's own next-token choice
+    // (greedy: the argmax; sampled: a draw from the same distribution up to float32 rounding, which
+    // moves p / q from 1 by about 1e-5).
+    const DecodeResult result =
+        run(target, DraftModel{draft, 3}, make_config(3, false, temperature), prompt, max_new, 4);
+    if (temperature == 0.0) testing::expect_stable_greedy(*target, prompt, result.tokens[0], "diffusion draft");
+    const nlohmann::json& details = result.stats.details;
+    EXPECT_EQ(result.tokens[0].size(), static_cast<size_t>(max_new));
+    EXPECT_EQ(details["drafted"].get<int64_t>(), 18);
+    EXPECT_EQ(details["accepted"].get<int64_t>(), 18);
+    EXPECT_DOUBLE_EQ(details["mean_acceptance_length"].get<double>(), 4.0);
+    EXPECT_EQ(result.stats.forward_calls, 7);
+    EXPECT_EQ(details["draft_forward_calls"].get<int64_t>(), 18);
+  }
+}
+
+// A peaked model of vocabulary 8 as a masked-diffusion draft (mask id 7): full-sequence (bidirectional)
+// or block diffusion with blocks of `block_size`.
+std::shared_ptr<const Transformer> peaked_diffusion_model(uint64_t seed, std::optional<int64_t> block_size) {
+  auto peaked = peaked_model(seed);
+  TransformerConfig config = peaked->config();
+  config.bidirectional = true;
+  config.shift_logits = true;
+  config.mask_token_id = kVocab - 1;
+  config.block_size = block_size;
+  return with_config(*peaked, config);
+}
+
+TEST(SpeculativeDecoder, DiffusionDraftSampledMatchesTargetDistribution) {
+  auto target = peaked_model(1);
+  constexpr int64_t kSamples = 1500;
+  SamplingParams plain;
+  plain.temperature = 1.0;
+  // Full-sequence drafts with one forward (both drafts drawn independently) and two (left to right), and
+  // a block draft whose context blocks are cached.
+  const std::vector<std::pair<std::optional<int64_t>, int64_t>> drafts = {{std::nullopt, 1}, {std::nullopt, 2}, {2, 2}};
+  for (const auto& [block_size, steps] : drafts) {
+    SpeculativeConfig config = make_config(2);
+    config.sampling = plain;
+    DraftModel draft{peaked_diffusion_model(2, block_size), steps};
+    expect_target_distribution(std::make_shared<SpeculativeDecoder>(target, draft, config), *target, {1, 2, 3},
+                               plain, kSamples);
+  }
 }
 
 }  // namespace

@@ -153,6 +153,12 @@ expect 2 "exceeds the model's max_position_embeddings (512)" -- \
 expect 2 "exceeds the target model's max_position_embeddings (512)" -- \
   bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
   --ids 1,2 --decoder speculative --draft-ngram 2 --max-new-tokens 1000000000
+expect 2 "exceeds the model's max_position_embeddings (512)" -- \
+  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/dream-tiny" \
+  --ids 1,2 --decoder block_diffusion --block-length 4 --threshold 0.9 --max-new-tokens 1000000000
+# Block diffusion needs a model with a mask token.
+expect 2 "has no mask_token_id" -- timeout 60 "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
+  --ids 1,2 --decoder block_diffusion --block-length 4 --threshold 0.9 --max-new-tokens 8
 
 # Thread counts: bounded, numeric, positive.
 expect 2 "^error: --threads: expected 0 (automatic) or 1 to" -- timeout 30 "$stepwise" generate \
@@ -166,7 +172,7 @@ expect 2 "^error: STEPWISE_THREADS: expected an integer from 1 to" -- \
 expect 0 "\"tokens\"" -- timeout 60 env STEPWISE_THREADS=1 "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --max-new-tokens 2
 
 # Names and dtypes: every decoder named, float16 refused clearly.
-expect 2 "unknown decoder 'nope' (expected ar, speculative, diffusion or remasking)" -- \
+expect 2 "unknown decoder 'nope' (expected ar, speculative, diffusion, remasking or block_diffusion)" -- \
   "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --decoder nope
 expect 2 "unsupported dtype float16 (use float32 or bfloat16)" -- \
   "$stepwise" generate --model "$fixtures/models/qwen2-tiny" --ids 1,2 --dtype float16

@@ -75,6 +75,7 @@ void expect_same_fields(const SpeculativeSettings& a, const SpeculativeSettings&
   EXPECT_EQ(a.config.stop_ids, b.config.stop_ids);
   EXPECT_EQ(a.config.stop_on_eos, b.config.stop_on_eos);
   EXPECT_EQ(a.draft_model, b.draft_model);
+  EXPECT_EQ(a.draft_steps, b.draft_steps);
   ASSERT_EQ(a.prompt_lookup.has_value(), b.prompt_lookup.has_value());
   if (a.prompt_lookup) {
     EXPECT_EQ(a.prompt_lookup->max_ngram, b.prompt_lookup->max_ngram);
@@ -94,6 +95,19 @@ void expect_same_fields(const DiffusionConfig& a, const DiffusionConfig& b) {
   EXPECT_EQ(a.cache, b.cache);
   expect_same_fields(a.sampling, b.sampling);
   expect_same_fixed(a.fixed, b.fixed);
+}
+
+void expect_same_fields(const BlockDiffusionConfig& a, const BlockDiffusionConfig& b) {
+  EXPECT_EQ(a.block_length, b.block_length);
+  EXPECT_EQ(a.sub_block_length, b.sub_block_length);
+  EXPECT_EQ(a.steps_per_block, b.steps_per_block);
+  EXPECT_EQ(a.threshold, b.threshold);
+  EXPECT_EQ(a.schedule, b.schedule);
+  EXPECT_EQ(a.selection, b.selection);
+  EXPECT_EQ(a.eps, b.eps);
+  EXPECT_EQ(a.alg_temp, b.alg_temp);
+  EXPECT_EQ(a.cache, b.cache);
+  expect_same_fields(a.sampling, b.sampling);
 }
 
 void expect_same_fields(const RemaskingConfig& a, const RemaskingConfig& b) {
@@ -147,6 +161,22 @@ TEST(DecoderSpec, CommandLineAndYamlGiveTheSameSpecForEveryStrategy) {
        {"draft_model: some/draft\nstop_ids: [2]\n",
         {"--draft-model", "some/draft", "--stop-ids", "2"},
         {"--set", "draft_model=some/draft", "--set", "stop_ids=2"}}},
+      {"speculative",
+       {"draft_model: some/diffusion\ndraft_steps: 2\ndraft_length: 8\n",
+        {"--draft-model", "some/diffusion", "--draft-steps", "2", "--draft-length", "8"},
+        {"--set", "draft_model=some/diffusion", "--set", "draft_steps=2", "--set", "draft_length=8"}}},
+      {"block_diffusion",
+       {"block_length: 8\nsub_block_length: 4\nthreshold: 0.9\nalg: maskgit_plus\ncache: dual\ntemperature: 0.3\n",
+        {"--block-length", "8", "--sub-block-length", "4", "--threshold", "0.9", "--alg", "maskgit_plus", "--cache",
+         "dual", "--temperature", "0.3"},
+        {"--set", "block_length=8", "--set", "sub_block_length=4", "--set", "threshold=0.9", "--set",
+         "alg=maskgit_plus", "--set", "cache=dual", "--set", "temperature=0.3"}}},
+      {"block_diffusion",
+       {"block_length: 4\nsteps_per_block: 4\nalg: low_confidence\nschedule: cosine\ncache: none\n",
+        {"--block-length", "4", "--steps-per-block", "4", "--alg", "low_confidence", "--schedule", "cosine", "--cache",
+         "none"},
+        {"--set", "block_length=4", "--set", "steps_per_block=4", "--set", "alg=low_confidence", "--set",
+         "schedule=cosine", "--set", "cache=none"}}},
       {"diffusion",
        {"steps: 8\nalg: maskgit_plus\nschedule: cosine\neps: 0.01\nblock_length: 4\nalg_temp: 0.5\ncfg_scale: 1.5\n"
         "cache: prefix\ntemperature: 0.2\ntop_p: 0.95\nfixed: [{position: 0, token: 7}, {position: 3, token: 9}]\n",
@@ -215,6 +245,23 @@ TEST(DecoderSpec, DefaultsAreTheSameOnBothSides) {
   expect_same_spec(speculative, from_yaml(block("speculative", "draft_ngram: 2\n")));
   EXPECT_EQ(speculative.describe().at("draft_length"), "4");
   EXPECT_EQ(std::get<SpeculativeSettings>(speculative.settings).prompt_lookup->min_ngram, 1);
+
+  const DecoderSpec blocks = from_flags({"--decoder", "block_diffusion", "--block-length", "4", "--threshold", "0.9"}).spec;
+  expect_same_spec(blocks, from_yaml(block("block_diffusion", "block_length: 4\nthreshold: 0.9\n")));
+  EXPECT_EQ(blocks.describe(), (std::map<std::string, std::string>{{"alg", "entropy"},
+                                                                  {"block_length", "4"},
+                                                                  {"cache", "block"},
+                                                                  {"eps", "0.001"},
+                                                                  {"schedule", "dream_time_grid"},
+                                                                  {"temperature", "0"},
+                                                                  {"threshold", "0.9"}}));
+  EXPECT_EQ(std::get<SpeculativeSettings>(speculative.settings).draft_steps, 1);
+  // block_diffusion needs its block length and exactly one commitment rule; draft_steps needs a draft model.
+  EXPECT_EQ(flag_error({"--decoder", "block_diffusion", "--threshold", "0.9"}), "--block-length: required key is missing");
+  EXPECT_NE(flag_error({"--decoder", "block_diffusion", "--block-length", "4"}).find("give exactly one of"),
+            std::string::npos);
+  EXPECT_NE(flag_error({"--decoder", "speculative", "--draft-ngram", "2", "--draft-steps", "2"}).find("draft_model"),
+            std::string::npos);
 }
 
 // Counts the lines of `notes` and checks each is one deprecation note.
@@ -301,7 +348,7 @@ TEST(DecoderSpec, SetWithAnUnknownOrForeignKeyFailsNamingIt) {
   EXPECT_EQ(flag_error({"--decoder", "diffusion", "--alg", "entropy"}), "--steps: required key is missing");
   EXPECT_EQ(flag_error({"--decoder", "ar", "--steps", "4"}), "--steps does not apply to --decoder ar");
   EXPECT_EQ(flag_error({"--decoder", "beam"}),
-            "unknown decoder 'beam' (expected ar, speculative, diffusion or remasking)");
+            "unknown decoder 'beam' (expected ar, speculative, diffusion, remasking or block_diffusion)");
   EXPECT_NE(flag_error({"--decoder", "diffusion", "--steps", "4", "--alg", "origin", "--schedule", "cosine"})
                 .find("--decoder diffusion: diffusion: selection 'origin'"),
             std::string::npos);
@@ -312,7 +359,8 @@ TEST(DecoderSpec, KeysOfAnotherStrategyAreRefusedInYaml) {
     from_yaml(block("remasking", "threshold: 0.9\n"));
     ADD_FAILURE() << "threshold accepted for remasking";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "block.yaml:4: threshold: unknown key for type remasking (a setting of diffusion)");
+    EXPECT_STREQ(e.what(),
+                 "block.yaml:4: threshold: unknown key for type remasking (a setting of diffusion | block_diffusion)");
   }
 }
 
@@ -329,6 +377,10 @@ TEST(DecoderSpec, TrainingDecodersAreTheNamedSettings) {
   EXPECT_TRUE(std::get<ArConfig>(ar_greedy_spec().settings).sampling.greedy());
   EXPECT_EQ(std::get<RemaskingConfig>(remasking_spec(4).settings).steps, 4);
   EXPECT_FALSE(std::get<RemaskingConfig>(remasking_spec(4).settings).noise_scale.has_value());
+  const DecoderSpec blocks = block_diffusion_spec(4, 2);
+  EXPECT_EQ(blocks.name, "block-L4-S2");
+  EXPECT_EQ(std::get<BlockDiffusionConfig>(blocks.settings).steps_per_block, std::optional<int64_t>(2));
+  EXPECT_EQ(std::get<BlockDiffusionConfig>(block_threshold_spec(8, 0.9).settings).threshold, std::optional<double>(0.9));
 }
 
 // ---- sweep points ------------------------------------------------------------------------------

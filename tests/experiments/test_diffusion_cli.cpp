@@ -1,7 +1,7 @@
 // The diffusion flags of `stepwise generate` (experiments/cli/decoder_flags.cpp): flags map onto the
 // decoder settings (checked by reproducing fixture reference runs from flags alone), --gen-len is
 // --max-new-tokens, --trace carries history and commit steps into the stats, and flags that do not
-// apply to the chosen decoder are errors.
+// apply to the chosen decoder are errors; block diffusion and diffusion drafts are built from flags.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "decoders/ar_decoder.h"
 #include "experiments/cli/decoder_flags.h"
 #include "models/checkpoint.h"
 #include "tests/support/fixture_utils.h"
@@ -73,6 +74,36 @@ TEST(DiffusionFlags, FastDllmFixedSpansAndRemask) {
   auto remask =
       from_flags({"--decoder", "remask", "--steps", "4", "--max-new-tokens", "12", "--remask", "cosine"}, model);
   EXPECT_EQ(remask->describe(), "remasking cosine steps=4");
+}
+
+TEST(DiffusionFlags, BlockDiffusionAndDiffusionDraftsFromFlags) {
+  // Blocks of one token with one step each: AR greedy under the shift (tests/decoders/test_block_diffusion.cpp).
+  auto dream = load_checkpoint(fixture_model("dream-tiny"));
+  const std::vector<int64_t> prompt = json_ids(fixture_expected("dream-tiny")["prompt"]);
+  ArConfig ar;
+  ar.stop_on_eos = false;
+  DecodeRequest request;
+  request.prompts = {prompt};
+  request.max_new_tokens = 8;
+  const std::vector<int64_t> greedy = ArDecoder(dream, ar).decode(request).tokens[0];
+  auto blocks = from_flags({"--decoder", "block_diffusion", "--block-length", "1", "--steps-per-block", "1",
+                            "--gen-length", "8", "--trace"},
+                           dream);
+  const DecodeResult result = decode_prompt(*blocks, prompt);
+  EXPECT_EQ(result.tokens[0], greedy);
+  EXPECT_EQ(result.stats.details["decoder"], "block_diffusion");
+  EXPECT_TRUE(result.stats.details.contains("history"));
+  // A diffusion model directory as the draft: recognised from its config, greedy output = the target's.
+  auto target = load_checkpoint(fixture_model("qwen2-tiny"));
+  const nlohmann::json expected = fixture_expected("qwen2-tiny");
+  const std::vector<int64_t> target_greedy = json_ids(expected["greedy"]["expected"]);
+  auto speculative = from_flags({"--decoder", "speculative", "--draft-model", fixture_model("dream-tiny"),
+                                 "--draft-steps", "2", "--no-stop-on-eos", "--gen-length",
+                                 std::to_string(target_greedy.size())},
+                                target);
+  const DecodeResult verified = decode_prompt(*speculative, json_ids(expected["prompt"]));
+  EXPECT_EQ(verified.tokens[0], target_greedy);
+  EXPECT_NE(verified.stats.details["draft"].get<std::string>().find("diffusion draft"), std::string::npos);
 }
 
 TEST(DiffusionFlags, InapplicableOrBadFlagsAreErrors) {

@@ -19,6 +19,7 @@
 #include "experiments/training/diffusion_init.h"
 #include "experiments/training/diffusion_objective.h"
 #include "experiments/training/lr_schedule.h"
+#include "experiments/training/objective.h"
 #include "experiments/training/model_presets.h"
 #include "experiments/training/trainer.h"
 #include "experiments/training/training_state.h"
@@ -547,6 +548,91 @@ TEST(DiffusionInit, KeepsTheWeightsAndSwitchesTheConfig) {
   EXPECT_EQ(reloaded->config().model_type, "Dream");
   EXPECT_TRUE(reloaded->config().shift_logits);
   EXPECT_EQ(reloaded->config().mask_token_id, std::optional<int64_t>(kMask));
+}
+
+
+// ---- block diffusion ----
+
+TEST(BlockDiffusionObjective, MasksOneBlockOfTargetsUnderBlockCausalAttention) {
+  auto examples = reversal_examples(64, 5);
+  std::vector<int64_t> rows(64);
+  for (int64_t i = 0; i < 64; ++i) rows[static_cast<size_t>(i)] = i;
+  // Source 4 digits + [SEP] (columns 0-4), target 4 digits + [EOS] (columns 5-9): blocks of 4 put the
+  // target in blocks 1 (columns 5-7) and 2 (columns 8-9).
+  TrainingBatch batch = make_training_batch(examples, rows, kPad);
+  DiffusionOptions options = paper_diffusion_options();
+  options.mask_token_id = kMask;
+  options.block_length = 4;
+  at::Generator generator = make_generator(3);
+  DiffusionNoise noise = sample_diffusion_noise(batch, options, generator);
+  const torch::Tensor block_of = torch::arange(batch.width()).div(4, "floor");
+  int64_t chose_first = 0;
+  for (int64_t r = 0; r < 64; ++r) {
+    torch::Tensor eligible = noise.eligible[r];
+    torch::Tensor blocks = block_of.masked_select(eligible);
+    ASSERT_GT(blocks.numel(), 0);
+    const int64_t block = blocks[0].item<int64_t>();
+    ASSERT_TRUE(block == 1 || block == 2) << block;
+    chose_first += block == 1;
+    // Every target token of that block, nothing else.
+    EXPECT_TRUE(torch::equal(eligible, batch.target_mask[r] & (block_of == block)));
+    EXPECT_FALSE((noise.masked[r] & eligible.logical_not()).any().item<bool>());
+  }
+  EXPECT_GT(chose_first, 10);
+  EXPECT_LT(chose_first, 54);
+  LossInputs inputs = diffusion_loss_inputs(batch, noise, options);
+  EXPECT_EQ(inputs.attention.kind, AttentionKind::kBlockCausal);
+  EXPECT_EQ(inputs.attention.block_size, 4);
+  // The token shift: output j-1 scores masked token j, also across a block boundary (the first token of
+  // a block is read from the clean block before it).
+  torch::Tensor scored = inputs.weights != 0;
+  EXPECT_TRUE(torch::equal(scored.narrow(1, 0, batch.width() - 1), noise.masked.narrow(1, 1, batch.width() - 1)));
+
+  // Complementary masks: the batch twice, the second copy masking exactly the rest of the current block.
+  const auto [doubled, both] = with_complementary_masks(batch, noise);
+  ASSERT_EQ(doubled.batch_size(), 128);
+  torch::Tensor first = both.masked.narrow(0, 0, 64), second = both.masked.narrow(0, 64, 64);
+  EXPECT_TRUE(torch::equal(first, noise.masked));
+  EXPECT_FALSE((first & second).any().item<bool>());
+  EXPECT_TRUE(torch::equal(first | second, noise.eligible));
+  ObjectiveOptions objective;
+  objective.kind = ObjectiveKind::kDiffusion;
+  objective.diffusion = options;
+  objective.diffusion.complementary_masks = true;
+  at::Generator again = make_generator(3);
+  LossInputs paired = objective_loss_inputs(batch, objective, again);
+  EXPECT_EQ(paired.tokens.size(0), 128);
+  EXPECT_EQ(scored_positions(paired), noise.eligible.sum().item<int64_t>());  // every eligible token once per pair
+  options.complementary_masks = true;
+  options.block_length.reset();
+  EXPECT_THROW(validate_diffusion_options(options), Error);
+}
+
+TEST(BlockDiffusionObjective, TrainsFromAnArCheckpoint) {
+  auto ar = random_transformer(tiny_config(), 1);
+  auto model = diffusion_model_from(*ar, {kMask, true, 2});  // Fast-dLLM v2: same weights, token shift, blocks of 2
+  EXPECT_EQ(model->config().block_size, std::optional<int64_t>(2));
+  EXPECT_EQ(model->config().attention_kind(), "block-causal");
+  auto examples = reversal_examples(16, 1);
+  TrainerOptions options = quick_options(ObjectiveKind::kDiffusion, 150);
+  // A block model trained with the full-sequence objective is refused, and the other way round.
+  options.steps = 1;
+  EXPECT_THROW(train_model(*model, examples, options), Error);
+  options.objective.diffusion.block_length = 3;
+  EXPECT_THROW(train_model(*model, examples, options), Error);
+  options.objective.diffusion.block_length = 2;
+  options.objective.diffusion.complementary_masks = true;
+  options.steps = 150;
+  const TrainingOutcome outcome = train_model(*model, examples, options);
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) {
+    first += outcome.losses[static_cast<size_t>(i)];
+    last += outcome.losses[outcome.losses.size() - 1 - static_cast<size_t>(i)];
+  }
+  EXPECT_LT(last, 0.5 * first);
+  TempDir dir("block_config");
+  save_checkpoint(*model, dir.path.string());
+  EXPECT_EQ(load_checkpoint(dir.path.string())->config().block_size, std::optional<int64_t>(2));
 }
 
 }  // namespace
