@@ -151,6 +151,8 @@ RunRecord run_record_of(const RunSpec& run, const ExperimentSpec& spec, const Ru
   record.metric = tasks::metric_name(spec.task.metric);
   record.settings = run.decoder.describe();
   record.settings["seed"] = std::to_string(run.seed);
+  // The weights' quantization (models with a quantize: block), so one table compares bits and methods.
+  if (const auto& quantize = spec.models.at(run.decoder.model).quantize) record.settings["quantization"] = quantize->label();
   record.examples = journal.examples();
   std::sort(record.examples.begin(), record.examples.end(),
             [](const ExampleRecord& a, const ExampleRecord& b) { return a.index < b.index; });

@@ -3,10 +3,13 @@
 # directories that `inspect` describes (bits, group size, method, bytes) and `logits` / `generate` run;
 # `--eval` reports KL and top-1 agreement; bad input (bits 3, a group size that does not divide, 8-bit
 # asymmetric, a quantization_config missing a key, a qweight of the wrong shape) exits 2 with one line
-# naming the flag, tensor, key or file. Usage: test_quantize_cli.sh STEPWISE FIXTURES
+# naming the flag, tensor, key or file. An experiment quantizes a model by rtn and autoround from its
+# quantize: blocks, records the quantization in its results, and reuses the cached quantized weights.
+# Usage: test_quantize_cli.sh STEPWISE FIXTURES RUN_EXPERIMENT
 set -u
 stepwise=$1
 fixtures=$2
+run_experiment=$3
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
@@ -68,6 +71,33 @@ open(path, "wb").write(bytes(data))
 PY
 expect 2 "model.safetensors: tensor 'model.layers.1.mlp.up_proj.qweight' has shape \[160, 8\], expected \[8, 160\]" -- \
   "$stepwise" logits --model "$scratch/shape" --ids 1,2
+
+# An experiment: one checkpoint, quantized two ways by quantize: blocks (the character vocabulary).
+cat >"$scratch/experiment.yaml" <<YAML
+name: quantized
+output_dir: $scratch/results
+cache_dir: $scratch/cache
+threads: 1
+task: {type: sudoku, size: 4, givens: 10, num_examples: 2, seed: 7}
+models:
+  base: {path: $model}
+  w4: {from: base, quantize: {bits: 4, group_size: 32}}
+  w4ar: {from: base, quantize: {bits: 4, group_size: 32, sym: true, method: autoround, iters: 3, samples: 8, batch_size: 4}}
+decoders:
+  - {name: ar-base, type: ar, model: base}
+  - {name: ar-w4, type: ar, model: w4}
+  - {name: ar-w4ar, type: ar, model: w4ar}
+YAML
+expect 0 "quantize (w4g32-asym-rtn)" -- "$run_experiment" "$scratch/experiment.yaml" --dry-run
+expect 0 "quantizing" -- "$run_experiment" "$scratch/experiment.yaml"
+if grep -q "w4g32-asym-rtn" "$scratch/results/summary.csv" && grep -q "w4g32-sym-autoround" "$scratch/results/summary.csv"; then
+  echo "ok: the results record each run's quantization"; passes=$((passes + 1)); else
+  echo "FAIL: summary.csv lacks the quantization"; cat "$scratch/results/summary.csv"; failures=$((failures + 1)); fi
+expect 0 '"method": "autoround"' -- "$stepwise" inspect --model "$(ls -d "$scratch"/cache/w4ar-q-*)"
+rm -rf "$scratch/results"
+expect 0 "reusing quantized" -- "$run_experiment" "$scratch/experiment.yaml"
+sed -i 's/bits: 4, group_size: 32}}/bits: 3, group_size: 32}}/' "$scratch/experiment.yaml"
+expect 2 "quantize.bits: expected 4 or 8, got 3" -- "$run_experiment" "$scratch/experiment.yaml" --dry-run
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
