@@ -188,12 +188,18 @@ std::shared_ptr<Transformer> load_gptq_checkpoint(const std::string& directory, 
 void save_gptq_checkpoint(const Transformer& model, const std::map<std::string, GroupQuantizedMatrix>& quantized,
                           const QuantizationConfig& config, const std::string& directory) {
   fs::create_directories(directory);
+  // Unquantized tensors keep the dtype the model was stored in (a bfloat16 checkpoint's embeddings stay
+  // bfloat16 when it was loaded in float32 to be quantized).
+  const std::string& stored = model.config().stored_dtype;
+  const torch::ScalarType storage = stored == "bfloat16" ? torch::kBFloat16
+                                    : stored == "float16" ? torch::kFloat16
+                                                          : model.dtype();
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   std::set<std::string> written;
   for (const auto& [name, parameter] : model.named_parameters()) {
     const auto entry = quantized.find(name);
     if (entry == quantized.end()) {
-      tensors.emplace_back(name, parameter.detach());
+      tensors.emplace_back(name, parameter.detach().to(storage));
       continue;
     }
     written.insert(name);
@@ -217,7 +223,7 @@ void save_gptq_checkpoint(const Transformer& model, const std::map<std::string, 
     TORCH_INTERNAL_ASSERT(written.count(name), "quantized weight '", name, "' is not a model parameter");
   write_safetensors((fs::path(directory) / "model.safetensors").string(), tensors, {{"format", "pt"}});
   TransformerConfig model_config = model.config();
-  model_config.stored_dtype = model.dtype() == torch::kBFloat16 ? "bfloat16" : "float32";
+  model_config.stored_dtype = storage == torch::kBFloat16 ? "bfloat16" : storage == torch::kFloat16 ? "float16" : "float32";
   nlohmann::json json = transformer_config_to_json(model_config);
   json["quantization_config"] = quantization_config_to_json(config);
   write_file_atomically((fs::path(directory) / "config.json").string(), json.dump(2) + "\n");

@@ -24,7 +24,8 @@ QuantizationConfig load_quantization_config(const std::string& directory);
 std::shared_ptr<Transformer> load_gptq_checkpoint(const std::string& directory, const LoadOptions& options = {});
 
 // Writes `model` with the weights named in `quantized` (Hugging Face weight names, "...q_proj.weight")
-// in the GPTQ layout and every other tensor in the model's dtype.
+// in the GPTQ layout and every other tensor in the dtype the model was stored in (config stored_dtype:
+// bfloat16 or float16; otherwise the model's dtype).
 void save_gptq_checkpoint(const Transformer& model, const std::map<std::string, GroupQuantizedMatrix>& quantized,
                           const QuantizationConfig& config, const std::string& directory);
 
