@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace stepwise {
@@ -23,6 +25,9 @@ Fidelity compare_models(const Transformer& reference, const Transformer& quantiz
     }
   }
   const int64_t length = inputs.size(1);
+  // Float64 log-probabilities of both models: at most about 2^24 values per forward (128 MiB each), so a
+  // large vocabulary compares fewer sequences at a time.
+  batch = std::max<int64_t>(1, std::min(batch, (int64_t{1} << 24) / std::max<int64_t>(1, length * config.vocab_size)));
   double kl_sum = 0.0, agree = 0.0;
   int64_t count = 0;
   for (int64_t start = 0; start < inputs.size(0); start += batch) {

@@ -19,7 +19,7 @@ struct Fidelity {
 
 // tokens (S, T) int64. Bidirectional models with a mask token see each sequence with its second half
 // masked (a diffusion canvas), causal models the sequence itself; every position's logits count.
-// Runs `batch` sequences per forward.
+// Runs `batch` sequences per forward, fewer when a large vocabulary would make the logits too big.
 Fidelity compare_models(const Transformer& reference, const Transformer& quantized, const torch::Tensor& tokens,
                         int64_t batch = 8);
 
