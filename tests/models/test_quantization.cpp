@@ -360,8 +360,19 @@ TEST(QuantizationErrors, BadInputNamesTheFileTensorOrKey) {
   other["quant_method"] = "awq";
   with_quantization(other);
   expect_error([&] { load_checkpoint(path); }, {"config.json", "quant_method 'awq'"});
+  // AutoRound's own config with its GPTQ packing loads; its other packings are refused by name.
+  nlohmann::json autoround = gptq_quantization_config(4, 32, false);
+  autoround["quant_method"] = "auto-round";
+  autoround["packing_format"] = "auto_round:auto_gptq";
+  with_quantization(autoround);
+  ASSERT_NO_THROW(load_checkpoint(path));
+  EXPECT_EQ(load_quantization_config(path).method, "autoround");
+  autoround["packing_format"] = "auto_round:auto_awq";
+  with_quantization(autoround);
+  expect_error([&] { load_checkpoint(path); }, {"config.json", "'packing_format' is 'auto_round:auto_awq'"});
   with_quantization(gptq_quantization_config(4, 32, false));
   ASSERT_NO_THROW(load_checkpoint(path));
+  EXPECT_EQ(load_quantization_config(path).method, "gptq");
 
   // qweight of the wrong shape: transposed.
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
