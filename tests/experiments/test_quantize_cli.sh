@@ -83,14 +83,17 @@ models:
   base: {path: $model}
   w4: {from: base, quantize: {bits: 4, group_size: 32}}
   w4ar: {from: base, quantize: {bits: 4, group_size: 32, sym: true, method: autoround, iters: 3, samples: 8, batch_size: 4}}
+  gptq: {path: $scratch/w8}
 decoders:
   - {name: ar-base, type: ar, model: base}
   - {name: ar-w4, type: ar, model: w4}
   - {name: ar-w4ar, type: ar, model: w4ar}
+  - {name: ar-gptq, type: ar, model: gptq}
 YAML
 expect 0 "quantize (w4g32-asym-rtn)" -- "$run_experiment" "$scratch/experiment.yaml" --dry-run
 expect 0 "quantizing" -- "$run_experiment" "$scratch/experiment.yaml"
-if grep -q "w4g32-asym-rtn" "$scratch/results/summary.csv" && grep -q "w4g32-sym-autoround" "$scratch/results/summary.csv"; then
+if grep -q "w4g32-asym-rtn" "$scratch/results/summary.csv" && grep -q "w4g32-sym-autoround" "$scratch/results/summary.csv" \
+  && grep -q "w8g32-sym-rtn" "$scratch/results/summary.csv"; then
   echo "ok: the results record each run's quantization"; passes=$((passes + 1)); else
   echo "FAIL: summary.csv lacks the quantization"; cat "$scratch/results/summary.csv"; failures=$((failures + 1)); fi
 expect 0 '"method": "autoround"' -- "$stepwise" inspect --model "$(ls -d "$scratch"/cache/w4ar-q-*)"
