@@ -31,7 +31,9 @@ enum class GptqZeroFormat { kV1, kV2 };  // zero point - 1 stored ("gptq"), or t
 GptqTensors pack_gptq(const GroupQuantizedMatrix& matrix, GptqZeroFormat format);
 
 // Unpacks tensors whose shapes were checked against (K, N, G) already. Errors name `where` (the layer)
-// for an act-order g_idx, non-finite scales, or 8-bit zero points other than 128.
+// for an act-order g_idx, non-finite scales, or 8-bit zero points other than 128. A v1 4-bit zero
+// point stored as 15 reads as 16, as the published dequantizers compute it (z - 1 = -1 wrapped: a
+// zero point of 0 written by AutoGPTQ), so 4-bit zero_points lie in 1..16 for v1 and 0..15 for v2.
 GroupQuantizedMatrix unpack_gptq(const GptqTensors& tensors, int64_t group_size, GptqZeroFormat format,
                                  const std::string& where);
 
