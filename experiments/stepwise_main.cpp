@@ -33,6 +33,7 @@ const Command kCommands[] = {
     {"kernels", "list the matrix-product kernel paths this CPU can run (STEPWISE_KERNELS)", stepwise::cli::run_kernels},
     {"convert", "write a checkpoint as GGUF (f32, f16, bf16, q8_0, q4_0) or as a Hugging Face directory",
      stepwise::cli::run_convert},
+    {"quantize", "quantize a checkpoint to 4 or 8 bits (rtn, autoround) in the GPTQ layout", stepwise::cli::run_quantize},
 };
 
 void print_usage(std::ostream& out) {

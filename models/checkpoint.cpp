@@ -16,6 +16,7 @@
 #include "core/gguf_file.h"
 #include "core/tensor/sampling.h"
 #include "models/gguf_checkpoint.h"
+#include "models/quantization/gptq_checkpoint.h"
 #include "models/tensor_source.h"
 
 namespace stepwise {
@@ -128,12 +129,22 @@ std::shared_ptr<Transformer> build_transformer(TransformerConfig config, const T
   return std::make_shared<Transformer>(std::move(config), std::move(weights));
 }
 
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes(const TransformerConfig& config) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+  TransformerWeights unused;
+  for_each_tensor(
+      config, [&](const std::string& name, std::vector<int64_t> shape, torch::Tensor*) { out.emplace_back(name, shape); },
+      unused);
+  return out;
+}
+
 std::shared_ptr<Transformer> load_checkpoint(const std::string& path, const LoadOptions& options) {
   namespace fs = std::filesystem;
   if (is_gguf_path(path)) return load_gguf_checkpoint(path, options);  // a GGUF file where a directory goes
   std::error_code status_error;  // an over-long or unreadable path is reported, not thrown
   check(fs::is_directory(path, status_error), path, ": not a directory",
         status_error ? " (" + status_error.message() + ")" : "");
+  if (is_quantized_checkpoint(path)) return load_gptq_checkpoint(path, options);  // GPTQ layout
   TransformerConfig config = load_transformer_config((fs::path(path) / "config.json").string());
   return build_transformer(std::move(config), SafetensorsSource(path), path, options);
 }

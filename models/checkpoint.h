@@ -24,7 +24,8 @@ struct LoadOptions {
 };
 
 // Loads config.json + safetensors from `directory`, or the GGUF file `directory` names when it ends in
-// .gguf (models/tensor_source.h has the strict part both share).
+// .gguf (models/tensor_source.h has the strict part both share). A directory whose config.json has a
+// quantization_config is read in the GPTQ layout (models/quantization/gptq_checkpoint.h).
 std::shared_ptr<Transformer> load_checkpoint(const std::string& directory, const LoadOptions& options = {});
 
 // Writes config.json and model.safetensors (weights stored in the model's dtype) into `directory`.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/checkpoint.h"
@@ -25,6 +26,10 @@ class TensorSource {
   // A fresh CPU tensor holding `name` converted to `dtype`.
   virtual torch::Tensor load(const std::string& name, torch::ScalarType dtype) const = 0;
 };
+
+// Every tensor of the model `config` describes (biases and q/k norms as its flags say), under its
+// Hugging Face name, with its torch-order shape, in build_transformer's order.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes(const TransformerConfig& config);
 
 // The model `config` describes with its weights from `source`: every tensor present and shaped as the
 // config says, no unexpected tensor, no NaN or Inf. Biases and q/k norms are decided by the tensors

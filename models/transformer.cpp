@@ -107,19 +107,39 @@ torch::Tensor Transformer::hidden_states(const torch::Tensor& tokens, const torc
   // Token ids are not range-checked here: that would synchronise with the device twice per forward.
   // Callers check them once where they enter (check_token_ids in transformer_config.h).
 
-  // Rotary tables (B, 1, T, D) in the compute dtype, computed in float32 like HF.
-  torch::Tensor angles = positions.to(device(), torch::kFloat32).unsqueeze(-1) * inv_freq_;  // (B, T, D/2)
-  torch::Tensor table = torch::cat({angles, angles}, -1).unsqueeze(1);                  // (B, 1, T, D)
-  torch::Tensor cos = table.cos().to(dtype());
-  torch::Tensor sin = table.sin().to(dtype());
-
-  torch::Tensor x = torch::embedding(weights_.embed_tokens, tokens.to(device()));  // (B, T, H)
+  const auto [cos, sin] = rotary_tables(positions);
+  torch::Tensor x = embed(tokens);  // (B, T, H)
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     const LayerWeights& layer = weights_.layers[static_cast<size_t>(i)];
     x = x + attention_block(layer, i, rms_norm(x, layer.input_norm), cos, sin, options, write_start);
     x = x + mlp_block(layer, rms_norm(x, layer.post_norm));
   }
   return rms_norm(x, weights_.final_norm);
+}
+
+// Computed in float32 like HF, then cast to the compute dtype.
+std::pair<torch::Tensor, torch::Tensor> Transformer::rotary_tables(const torch::Tensor& positions) const {
+  torch::Tensor angles = positions.to(device(), torch::kFloat32).unsqueeze(-1) * inv_freq_;  // (B, T, D/2)
+  torch::Tensor table = torch::cat({angles, angles}, -1).unsqueeze(1);                  // (B, 1, T, D)
+  return {table.cos().to(dtype()), table.sin().to(dtype())};
+}
+
+torch::Tensor Transformer::embed(const torch::Tensor& tokens) const {
+  return torch::embedding(weights_.embed_tokens, tokens.to(device()));
+}
+
+const LayerWeights& Transformer::layer(int64_t index) const {
+  TORCH_CHECK(index >= 0 && index < config_.num_layers, "layer ", index, " is outside [0, ", config_.num_layers, ")");
+  return weights_.layers[static_cast<size_t>(index)];
+}
+
+torch::Tensor Transformer::block_forward(const LayerWeights& weights, const torch::Tensor& x,
+                                         const torch::Tensor& positions, const AttentionSpec& attention) const {
+  const auto [cos, sin] = rotary_tables(positions);
+  ForwardOptions options;
+  options.attention = attention;
+  torch::Tensor h = x + attention_block(weights, 0, rms_norm(x, weights.input_norm), cos, sin, options, 0);
+  return h + mlp_block(weights, rms_norm(h, weights.post_norm));
 }
 
 torch::Tensor Transformer::forward(const torch::Tensor& tokens, const torch::Tensor& positions,

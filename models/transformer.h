@@ -74,6 +74,15 @@ class Transformer {
   torch::Tensor hidden_states(const torch::Tensor& tokens, const torch::Tensor& positions,
                               const ForwardOptions& options = {}) const;
 
+  // Block-wise access for quantization: the input of the first block (token embeddings (B, T) ->
+  // (B, T, H) in the compute dtype), block `index`'s weights, and one block applied to hidden states
+  // x (B, T, H) -> (B, T, H) with `weights` in place of its own, without a cache; positions (B or 1, T).
+  // Gradients flow to `weights` (AutoRound trains their rounding through it).
+  torch::Tensor embed(const torch::Tensor& tokens) const;
+  const LayerWeights& layer(int64_t index) const;
+  torch::Tensor block_forward(const LayerWeights& weights, const torch::Tensor& x, const torch::Tensor& positions,
+                              const AttentionSpec& attention) const;
+
   // A KV cache shaped for this model.
   KvCache make_cache(int64_t batch, int64_t capacity) const;
 
@@ -98,6 +107,8 @@ class Transformer {
                                 const torch::Tensor& cos, const torch::Tensor& sin,
                                 const ForwardOptions& options, int64_t write_start) const;
   torch::Tensor mlp_block(const LayerWeights& layer, const torch::Tensor& x) const;
+  // Rotary tables (B, 1, T, D) cos and sin in the compute dtype for positions (B, T).
+  std::pair<torch::Tensor, torch::Tensor> rotary_tables(const torch::Tensor& positions) const;
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
   // x (..., K) · weightᵀ (N, K) + bias -> (..., N): the project's kernels or LibTorch (models/packed_linear.h).
   torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) const;

@@ -13,6 +13,7 @@
 #include "models/checkpoint.h"
 #include "models/gguf_checkpoint.h"
 #include "models/packed_linear.h"
+#include "models/quantization/gptq_checkpoint.h"
 
 namespace stepwise::cli {
 
@@ -62,6 +63,21 @@ int run_inspect(const Args& args) {
   for (const auto& [format, total] : model->packed_linears().format_totals())
     formats[format] = {{"tensors", total.tensors}, {"bytes", total.bytes}};
   out["kernel_weights"] = formats;
+  if (!is_gguf_path(directory) && is_quantized_checkpoint(directory)) {
+    const QuantizationConfig q = load_quantization_config(directory);
+    const QuantizedStorage storage = quantized_storage(directory);
+    nlohmann::ordered_json quantization;
+    quantization["method"] = q.method;
+    quantization["quant_method"] = q.quant_method;
+    quantization["checkpoint_format"] = q.zero_format == GptqZeroFormat::kV2 ? "gptq_v2" : "gptq";
+    quantization["bits"] = q.scheme.bits;
+    quantization["group_size"] = q.scheme.group_size;
+    quantization["sym"] = q.scheme.symmetric;
+    quantization["quantized_linears"] = storage.quantized_linears;
+    quantization["quantized_bytes"] = storage.quantized_bytes;
+    quantization["total_bytes"] = storage.total_bytes;
+    out["quantization"] = quantization;
+  }
   if (c.mask_token_id) out["mask_token_id"] = *c.mask_token_id;
   if (!c.eos_token_ids.empty()) out["eos_token_ids"] = c.eos_token_ids;
   std::cout << out.dump(2) << "\n";

@@ -68,8 +68,13 @@ ModelSpec parse_model(const std::string& name, const YamlReader& block) {
   model.name = name;
   if (block.has("path")) model.path = block.string("path");
   if (block.has("train")) model.train = parse_training_spec(block.child("train"));
-  if (model.path.has_value() == model.train.has_value())
-    block.fail_at(model.path ? "train" : "path", "a model needs exactly one of path (a checkpoint) or train (a block)");
+  if (block.has("from")) model.from = block.string("from");
+  const int sources = (model.path ? 1 : 0) + (model.train ? 1 : 0) + (model.from ? 1 : 0);
+  if (sources != 1)
+    block.fail_at(model.path ? "train" : "path",
+                  "a model needs exactly one of path (a checkpoint), train (a block) or from (a model to quantize)");
+  if (block.has("quantize")) model.quantize = parse_quantize_spec(block.child("quantize"));
+  if (model.from && !model.quantize) block.fail_at("from", "a model given by from: needs a quantize: block");
   model.tokenizer = block.string("tokenizer", "auto");
   block.finish();
   return model;
@@ -201,6 +206,15 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
   for (const auto& [name, model] : spec.models)
     if (model.train && model.train->init_from && !spec.models.count(*model.train->init_from))
       root.fail_at("models", "model '" + name + "' starts from unknown model '" + *model.train->init_from + "'");
+  for (const auto& [name, model] : spec.models) {
+    if (!model.from) continue;
+    const auto base = spec.models.find(*model.from);
+    if (base == spec.models.end())
+      root.fail_at("models", "model '" + name + "' is quantized from unknown model '" + *model.from + "'");
+    if (base->second.from || base->second.quantize)
+      root.fail_at("models", "model '" + name + "' is quantized from '" + *model.from +
+                                 "', which is quantized itself; name its unquantized model");
+  }
 
   const auto decoder_blocks = root.children("decoders");
   if (decoder_blocks.empty()) root.fail_at("decoders", "expected a list with at least one decoder");
@@ -287,7 +301,10 @@ std::vector<RunSpec> expand_runs(const ExperimentSpec& spec) {
       identity << "|type=" << decoder.type() << "|model=" << decoder.model;
       for (const auto& [key, value] : decoder.describe()) identity << "|" << key << "=" << value;
       const auto& model = spec.models.at(decoder.model);
-      identity << "|weights=" << (model.path ? *model.path : model.train->canonical_text());
+      const auto& weights = model.from ? spec.models.at(*model.from) : model;
+      identity << "|weights=" << (weights.path ? *weights.path : weights.train->canonical_text());
+      // Added for quantized models only, so the run ids of earlier experiments stay the same.
+      if (model.quantize) identity << "|quantize=" << model.quantize->canonical_text();
       run.run_id = decoder.name + "-" + stable_hash(identity.str()).substr(0, 12);
       runs.push_back(std::move(run));
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "experiments/runner/decoder_spec.h"
+#include "experiments/runner/quantize_spec.h"
 #include "experiments/runner/training_spec.h"
 #include "experiments/tasks/countdown_generator.h"
 #include "experiments/tasks/metric.h"
@@ -46,6 +47,8 @@ struct ModelSpec {
   std::string name;
   std::optional<std::string> path;    // Hugging Face checkpoint directory
   std::optional<task_training::TaskTrainingSpec> train;  // or: train one (cached by a hash of this block and the task)
+  std::optional<std::string> from;    // or: the weights of another (unquantized) model, to quantize
+  std::optional<QuantizeSpec> quantize;  // quantize those weights (cached by a hash of the block and them)
   std::string tokenizer = "auto";     // "char" | "auto" (char for trained models, DIR/tokenizer.json) | a path
 };
 

@@ -19,6 +19,7 @@
 #include "core/gguf_file.h"
 #include "core/error.h"
 #include "core/tensor/runtime.h"
+#include "experiments/runner/quantized_model.h"
 #include "experiments/runner/task_training.h"
 #include "models/checkpoint.h"
 #include "experiments/training/stop_signal.h"
@@ -94,50 +95,99 @@ std::string ModelProvider::cache_directory(const std::string& name) const {
   return (fs::path(spec_.cache_dir) / (name + "-" + stable_hash(identity).substr(0, 12))).string();
 }
 
+std::string ModelProvider::quantized_directory(const std::string& name) const {
+  const ModelSpec& model = spec_.models.at(name);
+  TORCH_INTERNAL_ASSERT(model.quantize.has_value());
+  const std::string& base = model.from ? *model.from : name;
+  const ModelSpec& weights = spec_.models.at(base);
+  std::string identity = (weights.path ? "path=" + *weights.path : "trained=" + cache_directory(base)) +
+                         "|quantize=" + model.quantize->canonical_text();
+  // The calibration problems come from the task, so AutoRound's result depends on it too.
+  if (model.quantize->method == "autoround") identity += "|task=" + spec_.task.label();
+  return (fs::path(spec_.cache_dir) / (name + "-q-" + stable_hash(identity).substr(0, 12))).string();
+}
+
 bool ModelProvider::is_trained(const std::string& name) const {
   return fs::exists(fs::path(cache_directory(name)) / kFinishedMarker);
 }
 
 std::string ModelProvider::plan(const std::string& name) const {
   const ModelSpec& model = spec_.models.at(name);
-  if (model.path) return "load " + *model.path;
+  std::string weights;
+  if (model.from) {
+    weights = "the weights of " + *model.from;
+  } else if (model.path) {
+    weights = "load " + *model.path;
+  } else {
+    const std::string directory = cache_directory(name);
+    if (is_trained(name)) {
+      weights = "reuse trained " + directory;
+    } else {
+      const bool partial = fs::exists(fs::path(directory) / "training_state.safetensors");
+      weights = std::string(partial ? "resume training" : "train") + " (" + model.train->objective + ", " +
+                std::to_string(model.train->total_steps()) + " steps) into " + directory;
+    }
+  }
+  if (!model.quantize) return weights;
+  const std::string directory = quantized_directory(name);
+  const bool done = fs::exists(fs::path(directory) / kFinishedMarker);
+  return weights + ", then " + (done ? "reuse quantized " : "quantize (" + model.quantize->label() + ") into ") +
+         directory;
+}
+
+std::string ModelProvider::weights_directory(const std::string& name) {
+  const ModelSpec& model = spec_.models.at(name);
+  if (model.from) return weights_directory(*model.from);
+  if (model.path) return *model.path;
   const std::string directory = cache_directory(name);
-  if (is_trained(name)) return "reuse trained " + directory;
-  const bool partial = fs::exists(fs::path(directory) / "training_state.safetensors");
-  return std::string(partial ? "resume training" : "train") + " (" + model.train->objective + ", " +
-         std::to_string(model.train->total_steps()) + " steps) into " + directory;
+  if (!is_trained(name)) {
+    std::shared_ptr<const Transformer> start;
+    if (model.train->init_from) start = get(*model.train->init_from);
+    const TrainingLock lock(directory, name);  // waits while another process trains this model
+    if (is_trained(name)) {
+      std::cerr << "model " << name << ": reusing " << directory << " (trained by the process waited for)\n";
+    } else {
+      std::cerr << "model " << name << ": " << plan(name) << "\n";
+      TrainedModel trained = train_for_task(*model.train, spec_.task, data_, directory, start);
+      check(trained.completed, "model ", name, ": training stopped at step ", trained.steps_done, " of ",
+            model.train->total_steps(), "; its state is saved in ", directory, ": run again to resume");
+      write_file_atomically((fs::path(directory) / kFinishedMarker).string(),
+                            "steps " + std::to_string(trained.steps_done) + "\ntrain_s " +
+                                std::to_string(trained.train_s) + "\n");
+    }
+  } else {
+    std::cerr << "model " << name << ": reusing " << directory << "\n";
+  }
+  return directory;
 }
 
 std::shared_ptr<const Transformer> ModelProvider::get(const std::string& name) {
   if (auto it = loaded_.find(name); it != loaded_.end()) return it->second;
   const ModelSpec& model = spec_.models.at(name);
   const LoadOptions load_options{parse_dtype(spec_.dtype), parse_device(spec_.device)};
-  std::shared_ptr<const Transformer> result;
-  if (model.path) {
-    std::cerr << "model " << name << ": loading " << *model.path << "\n";
-    result = load_checkpoint(*model.path, load_options);
-  } else {
-    const std::string directory = cache_directory(name);
-    if (!is_trained(name)) {
-      std::shared_ptr<const Transformer> start;
-      if (model.train->init_from) start = get(*model.train->init_from);
-      const TrainingLock lock(directory, name);  // waits while another process trains this model
-      if (is_trained(name)) {
-        std::cerr << "model " << name << ": reusing " << directory << " (trained by the process waited for)\n";
-      } else {
-        std::cerr << "model " << name << ": " << plan(name) << "\n";
-        TrainedModel trained = train_for_task(*model.train, spec_.task, data_, directory, start);
-        check(trained.completed, "model ", name, ": training stopped at step ", trained.steps_done, " of ",
-              model.train->total_steps(), "; its state is saved in ", directory, ": run again to resume");
+  const std::string weights = weights_directory(name);
+  std::string directory = weights;
+  if (model.quantize) {
+    directory = quantized_directory(name);
+    if (!fs::exists(fs::path(directory) / kFinishedMarker)) {
+      const TrainingLock lock(directory, name);  // one process quantizes; others wait and reuse
+      if (!fs::exists(fs::path(directory) / kFinishedMarker)) {
+        std::cerr << "model " << name << ": quantizing " << weights << " (" << model.quantize->label() << ") into "
+                  << directory << "\n";
+        const auto start = std::chrono::steady_clock::now();
+        const auto base = load_checkpoint(weights, LoadOptions{torch::kFloat32, torch::kCPU});
+        quantize_for_task(*model.quantize, spec_.task, *base, *tokenizer(name), directory);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         write_file_atomically((fs::path(directory) / kFinishedMarker).string(),
-                              "steps " + std::to_string(trained.steps_done) + "\ntrain_s " +
-                                  std::to_string(trained.train_s) + "\n");
+                              "quantize " + model.quantize->canonical_text() + "\nquantize_s " +
+                                  std::to_string(seconds) + "\n");
       }
     } else {
-      std::cerr << "model " << name << ": reusing " << directory << "\n";
+      std::cerr << "model " << name << ": reusing quantized " << directory << "\n";
     }
-    result = load_checkpoint(directory, load_options);
   }
+  if (directory == weights) std::cerr << "model " << name << ": loading " << directory << "\n";
+  std::shared_ptr<const Transformer> result = load_checkpoint(directory, load_options);
   loaded_[name] = result;
   return result;
 }
@@ -145,6 +195,7 @@ std::shared_ptr<const Transformer> ModelProvider::get(const std::string& name) {
 std::unique_ptr<Tokenizer> ModelProvider::tokenizer(const std::string& name) const {
   const ModelSpec& model = spec_.models.at(name);
   std::string choice = model.tokenizer;
+  if (model.from && choice == "auto") return tokenizer(*model.from);  // the weights' own tokenizer
   if (choice == "auto") {
     if (model.train) return std::make_unique<CharTokenizer>();
     if (is_gguf_path(*model.path)) {

@@ -1,7 +1,9 @@
 // Gets every model an experiment names: loads checkpoints given by path, and trains models given by
 // a `train:` block into the cache directory (keyed by a hash of the block and the task), reusing a
-// finished one and resuming an interrupted one. Training takes a lock in the model's cache directory,
-// so experiments sharing a cache_dir train each model once. Also the tokenizer that goes with each model.
+// finished one and resuming an interrupted one. A `quantize:` block quantizes those weights (or, with
+// `from:`, another model's) into the cache directory the same way (keyed by the block and the weights).
+// Training and quantizing take a lock in the model's cache directory, so experiments sharing a
+// cache_dir train and quantize each model once. Also the tokenizer that goes with each model.
 #pragma once
 
 #include <map>
@@ -23,8 +25,9 @@ class ModelProvider {
   // by a signal before it finished (its state is saved: run again to resume).
   std::shared_ptr<const Transformer> get(const std::string& name);
   std::unique_ptr<Tokenizer> tokenizer(const std::string& name) const;
-  // Where a trained model is cached.
+  // Where a trained model is cached, and where a model with a quantize: block keeps its quantized weights.
   std::string cache_directory(const std::string& name) const;
+  std::string quantized_directory(const std::string& name) const;
   // One line for --dry-run: what would happen for `name`.
   std::string plan(const std::string& name) const;
   // True when a `train:` model's cache holds a finished training.
@@ -32,6 +35,10 @@ class ModelProvider {
   const ModelTable& loaded() const { return loaded_; }
 
  private:
+  // The directory of `name`'s unquantized weights: its path, or its training cache (trained first when
+  // needed), or that of the model it is quantized from.
+  std::string weights_directory(const std::string& name);
+
   const ExperimentSpec& spec_;
   const TaskData& data_;
   ModelTable loaded_;

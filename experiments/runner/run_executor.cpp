@@ -10,12 +10,14 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/gguf_file.h"
 #include "experiments/terminal/progress.h"
 #include "core/timing.h"
 #include "decoders/request_order.h"
 #include "experiments/runner/decoder_factory.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/training/stop_signal.h"
+#include "models/quantization/gptq_checkpoint.h"
 
 namespace stepwise::runner {
 
@@ -151,6 +153,16 @@ RunRecord run_record_of(const RunSpec& run, const ExperimentSpec& spec, const Ru
   record.metric = tasks::metric_name(spec.task.metric);
   record.settings = run.decoder.describe();
   record.settings["seed"] = std::to_string(run.seed);
+  // The weights' quantization (a quantize: block, or a quantized checkpoint named by path), so one table
+  // compares bits and methods.
+  const ModelSpec& model = spec.models.at(run.decoder.model);
+  if (model.quantize) {
+    record.settings["quantization"] = model.quantize->label();
+  } else if (model.path && !is_gguf_path(*model.path) && is_quantized_checkpoint(*model.path)) {
+    const QuantizationConfig q = load_quantization_config(*model.path);
+    record.settings["quantization"] = "w" + std::to_string(q.scheme.bits) + "g" + std::to_string(q.scheme.group_size) +
+                                      (q.scheme.symmetric ? "-sym-" : "-asym-") + q.method;
+  }
   record.examples = journal.examples();
   std::sort(record.examples.begin(), record.examples.end(),
             [](const ExampleRecord& a, const ExampleRecord& b) { return a.index < b.index; });

@@ -157,6 +157,34 @@ TEST(ExperimentSpec, WrongTypeIsAnError) {
             "exp.yaml:22: decoders[1].alg: expected a string, got a list");
 }
 
+TEST(ExperimentSpec, QuantizeBlocksAreReadStrictlyAndKeyTheRuns) {
+  const std::string quantized = replace(kValid, "  mdm:\n", "  w4:\n    from: ar\n    quantize: {bits: 4, group_size: 64, method: autoround, iters: 50}\n  mdm:\n");
+  const ExperimentSpec spec = parse_experiment_spec(replace(quantized, "    model: ar\n", "    model: w4\n"), "exp.yaml");
+  const ModelSpec& w4 = spec.models.at("w4");
+  ASSERT_TRUE(w4.quantize.has_value());
+  EXPECT_EQ(*w4.from, "ar");
+  EXPECT_EQ(w4.quantize->group_size, 64);
+  EXPECT_EQ(w4.quantize->iters, 50);
+  EXPECT_EQ(w4.quantize->label(), "w4g64-asym-autoround");
+  // The quantization is part of the run identity: the same decoder on the unquantized model differs.
+  const ExperimentSpec plain = parse_experiment_spec(quantized, "exp.yaml");
+  EXPECT_NE(expand_runs(spec).front().run_id, expand_runs(plain).front().run_id);
+  EXPECT_EQ(expand_runs(plain).front().run_id, expand_runs(parse_experiment_spec(kValid, "exp.yaml")).front().run_id);
+
+  auto with_block = [&](const std::string& block) {
+    return error_of(replace(kValid, "  mdm:\n", "  w4:\n" + block + "  mdm:\n"));
+  };
+  EXPECT_NE(with_block("    from: ar\n    quantize: {bits: 3}\n").find("models.w4.quantize.bits: expected 4 or 8, got 3"),
+            std::string::npos);
+  EXPECT_NE(with_block("    from: ar\n    quantize: {bits: 8}\n").find("8-bit weights are symmetric"), std::string::npos);
+  EXPECT_NE(with_block("    from: ar\n    quantize: {bits: 4, iters: 10}\n").find("applies to method autoround only"),
+            std::string::npos);
+  EXPECT_NE(with_block("    from: ar\n").find("needs a quantize: block"), std::string::npos);
+  EXPECT_NE(with_block("    from: nope\n    quantize: {bits: 4}\n").find("quantized from unknown model 'nope'"),
+            std::string::npos);
+  EXPECT_NE(with_block("    from: ar\n    quantize: {bits: 4, groups: 3}\n").find("groups"), std::string::npos);
+}
+
 TEST(ExperimentSpec, BadChoicesAndReferencesAreErrors) {
   EXPECT_NE(error_of(replace(kValid, "    type: ar\n", "    type: beam\n")).find("decoders[0].type: expected one of"),
             std::string::npos);
