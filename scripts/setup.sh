@@ -14,6 +14,7 @@ packages=(
   libicu-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-nbconvert python3-nbclient python3-ipykernel python3-pandas python3-matplotlib python3-h5py
+  slurm-wlm munge  # the Slurm test starts its own slurmctld, slurmd and munged (tests/experiments/test_slurm.sh)
 )
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -3,7 +3,8 @@
 // with journaling (an interrupted experiment resumes where it stopped), sharing one prefix store
 // between runs when the spec has a prefix_cache, writes the results files after every finished run
 // and prints a summary table at the end. With --shard it runs only its share of the grid into its own
-// part of the results directory; --merge and --status read those parts (shard_plan.h, shard_merge.h).
+// part of the results directory; --merge and --status read those parts (shard_plan.h, shard_merge.h);
+// --submit slurm submits the shards as a job array and the merge after it (slurm_submit.h).
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -29,6 +30,7 @@
 #include "experiments/runner/run_executor.h"
 #include "experiments/runner/shard_merge.h"
 #include "experiments/runner/shard_plan.h"
+#include "experiments/runner/slurm_submit.h"
 #include "experiments/runner/summary_table.h"
 #include "experiments/runner/task_prompts.h"
 #include "experiments/runner/task_training.h"
@@ -108,7 +110,8 @@ void print_dry_run(const ExperimentSpec& spec, const std::vector<RunSpec>& runs,
 }
 
 int run(const std::vector<std::string>& args) {
-  ArgParser parser("run_experiment SPEC.yaml [--dry-run] [--threads N] [--shard I/N|slurm | --merge | --status]",
+  ArgParser parser("run_experiment SPEC.yaml [--dry-run] [--threads N] [--shard I/N|slurm | --merge | --status |\n"
+                   "                           --submit slurm [--shards N --partition P --time T --cpus-per-task C --gpus-per-task G]]",
                    "Run every decoder setting of an experiment file on its task and write the results\n"
                    "(results.h5, summary.csv, predictions.jsonl) to its output_dir. Interrupted runs\n"
                    "resume where they stopped when started again. See docs/configuration.md.");
@@ -123,6 +126,14 @@ int run(const std::vector<std::string>& args) {
                     "from the job array's SLURM_ARRAY_TASK_* variables (docs/cluster.md)");
   parser.add_switch("merge", "combine the finished shards into OUTPUT_DIR's results files (refuses unfinished runs)");
   parser.add_switch("status", "list every run of every shard: finished, running, partial, damaged or missing");
+  parser.add_option("submit", "slurm",
+                    "write OUTPUT_DIR/slurm/shards.sbatch (a job array of --shard slurm tasks) and merge.sbatch (--merge\n"
+                    "after the array) and submit both with sbatch; with --dry-run print them instead");
+  parser.add_option("shards", "N", "with --submit: array tasks (default: one per run)");
+  parser.add_option("partition", "P", "with --submit: the jobs' Slurm partition");
+  parser.add_option("time", "T", "with --submit: the jobs' time limit (sbatch --time, e.g. 02:00:00)");
+  parser.add_option("cpus-per-task", "C", "with --submit: CPUs of each array task (also its --threads)");
+  parser.add_option("gpus-per-task", "G", "with --submit: GPUs of each array task");
   std::vector<std::string> flags;
   std::optional<std::string> spec_file;
   for (const auto& arg : args) {
@@ -138,8 +149,28 @@ int run(const std::vector<std::string>& args) {
   const int threads = configure_threads(threads_flag.value_or(spec.threads), threads_flag ? "--threads" : spec.file + ": threads");
   TaskData data = load_task_data(spec.task);
   const std::optional<std::string> shard_flag = parser.get_optional("shard");
-  check(parser.get_switch("merge") + parser.get_switch("status") + shard_flag.has_value() <= 1,
-        "--shard, --merge and --status exclude each other");
+  const std::optional<std::string> submit_flag = parser.get_optional("submit");
+  check(parser.get_switch("merge") + parser.get_switch("status") + shard_flag.has_value() + submit_flag.has_value() <= 1,
+        "--shard, --merge, --status and --submit exclude each other");
+  for (const char* option : {"shards", "partition", "time", "cpus-per-task", "gpus-per-task"})
+    check(submit_flag || !parser.given(option), "--", option, " goes with --submit slurm");
+  if (submit_flag) {
+    check(*submit_flag == "slurm", "--submit: the only scheduler is slurm, got '", *submit_flag, "'");
+    SlurmSubmission submission;
+    submission.experiment_name = spec.name;
+    submission.runner = fs::canonical("/proc/self/exe").string();
+    submission.spec_file = fs::absolute(*spec_file).lexically_normal().string();
+    submission.working_dir = fs::current_path().string();
+    submission.script_dir = (fs::absolute(spec.output_dir) / "slurm").lexically_normal().string();
+    submission.options.shards = parser.get_int_optional("shards").value_or(static_cast<int64_t>(runs.size()));
+    submission.options.partition = parser.get_optional("partition");
+    submission.options.time_limit = parser.get_optional("time");
+    submission.options.cpus_per_task = parser.get_int_optional("cpus-per-task");
+    submission.options.gpus_per_task = parser.get_int_optional("gpus-per-task");
+    if (!parser.get_switch("dry-run")) claim_output_directory(spec, spec.output_dir);
+    submit_to_slurm(submission, parser.get_switch("dry-run"));
+    return 0;
+  }
   if (parser.get_switch("status")) {
     std::cout << shard_status(spec, runs, data);
     return 0;

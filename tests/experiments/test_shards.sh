@@ -115,5 +115,20 @@ SLURM_ARRAY_TASK_ID=7 SLURM_ARRAY_TASK_MIN=5 SLURM_ARRAY_TASK_MAX=7 "$runner" "$
   --time-steps 0 >"$work/slurm.log" 2>&1
 grep -q "shard 2-of-3" "$work/slurm.log" && pass "--shard slurm reads SLURM_ARRAY_TASK_ID/MIN/MAX" || { fail "--shard slurm"; cat "$work/slurm.log"; }
 
+# 7. --submit slurm --dry-run prints the array script (shard count written out) and the merge script.
+(cd "$work/a" && "$runner" "$work/relative.yaml" --submit slurm --shards 3 --partition debug --cpus-per-task 2 --dry-run) \
+  >"$work/submit.log" 2>&1
+grep -q "^#SBATCH --array=0-2$" "$work/submit.log" && grep -q '^#SBATCH --partition=debug$' "$work/submit.log" &&
+  grep -q -- '--shard "${SLURM_ARRAY_TASK_ID}/3" --threads 2$' "$work/submit.log" &&
+  grep -q -- "--merge$" "$work/submit.log" && grep -q "dependency=afterany" "$work/submit.log" &&
+  [ ! -e "$work/a/out/slurm" ] && pass "--submit slurm --dry-run prints both scripts, writes nothing" ||
+  { fail "--submit slurm --dry-run"; cat "$work/submit.log"; }
+(cd "$work/a" && "$runner" "$work/relative.yaml" --submit slurm --partition "a b" --dry-run) >"$work/submit_bad.log" 2>&1
+[ $? -eq 2 ] && grep -q -- "--partition: 'a b'" "$work/submit_bad.log" && pass "--partition with a space refused" ||
+  { fail "--partition with a space"; cat "$work/submit_bad.log"; }
+(cd "$work/a" && "$runner" "$work/relative.yaml" --partition debug) >"$work/partition_alone.log" 2>&1
+[ $? -eq 2 ] && grep -q -- "--partition goes with --submit" "$work/partition_alone.log" && pass "--partition without --submit refused" ||
+  { fail "--partition without --submit"; cat "$work/partition_alone.log"; }
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
