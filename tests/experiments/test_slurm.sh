@@ -3,13 +3,15 @@
 # --submit slurm` of the smoke config as a 3-task array plus its dependent merge gives the results one
 # process writes (results.h5 field by field, summary.csv and predictions.jsonl without their timings);
 # a shard cancelled mid-run makes that merge fail naming its runs, and resubmitting that array task and
-# the merge then finishes with the same results: nothing lost, nothing duplicated. When the daemons
+# the merge then finishes with the same results: nothing lost, nothing duplicated. `srun --ntasks=2
+# stepwise train` trains data-parallel with its ranks from SLURM_PROCID / SLURM_NTASKS. When the daemons
 # cannot start, says exactly why and exits 77 (ctest reports the test as skipped).
-#   usage: test_slurm.sh RUN_EXPERIMENT COMPARE_RESULTS PROJECT_ROOT
+#   usage: test_slurm.sh RUN_EXPERIMENT COMPARE_RESULTS PROJECT_ROOT STEPWISE
 set -u
 runner=$1
 compare=$2
 root=$3
+stepwise=$4
 work=$(mktemp -d)
 chmod 755 "$work"
 source "$(dirname "$0")/slurm_localhost.sh"
@@ -81,6 +83,18 @@ slurm_wait_idle 600 || fail "jobs still queued after 600 s: $(squeue -h)"
 grep -q "^merged 6 runs" "$work/c/out/slurm/merge.log" && pass "resubmitted task and merge: 6 runs merged" ||
   { fail "merge after the resubmission"; cat "$work/c/out/slurm/merge.log" "$work/c/out/slurm/shard-2.log"; }
 same_as_single "$work/c" "cancelled and resubmitted shard"
+
+# 3. A two-task Slurm step trains data-parallel: the ranks come from SLURM_PROCID and SLURM_NTASKS, the
+# rendezvous from SLURM_JOB_NODELIST's first host.
+if (cd "$work" && timeout 300 srun --ntasks=2 --cpus-per-task=1 --export=ALL,MASTER_PORT="$(python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+  "$stepwise" train --task sudoku --objective ar --preset small --steps 4 --batch-size 16 --train-size 64 --val-size 8 \
+  --validation-subset 4 --teacher-forced --no-eval --threads 1 --precision float32 --quiet --out "$work/dp") \
+  >"$work/srun.log" 2>&1 && grep -q "2 data-parallel ranks" "$work/srun.log" && [ -s "$work/dp/model.safetensors" ]; then
+  pass "srun --ntasks=2 stepwise train: two data-parallel ranks from the Slurm variables"
+else
+  fail "srun --ntasks=2 stepwise train"; cat "$work/srun.log"
+fi
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
