@@ -28,6 +28,7 @@
 #include "experiments/tasks/plain_format.h"
 #include "experiments/tasks/scoring.h"
 #include "experiments/tasks/sudoku_generator.h"
+#include "experiments/training/distributed.h"
 #include "experiments/training/plain_task_training.h"
 #include "experiments/training/task_trainer.h"
 #include "experiments/training/trainer.h"
@@ -361,7 +362,29 @@ int run_train(const Args& args) {
   parser.add_option("eval-batch", "N", "problems per decode call in the final evaluation", "100");
   parser.add_switch("no-eval", "skip the final evaluation");
   parser.add_switch("quiet", "no progress bar");
+  parser.add_option("nproc", "N",
+                    "data-parallel training over N processes on this machine (c10d Gloo), each on its slice of\n"
+                    "every batch; under torchrun's RANK/WORLD_SIZE or a Slurm step's SLURM_PROCID/SLURM_NTASKS the\n"
+                    "process is one rank instead (docs/cluster.md)",
+                    "1");
+  parser.add_option("dist-timeout", "S", "data-parallel: seconds to wait for the other ranks", "120");
   if (!parser.parse(args)) return 0;
+  const int64_t nproc = parser.get_int("nproc");
+  const int64_t dist_timeout = parser.get_int("dist-timeout");
+  check(nproc >= 1 && nproc <= 256, "--nproc must lie in 1..256, got ", nproc);
+  check(dist_timeout >= 1 && dist_timeout <= 86400, "--dist-timeout must lie in 1..86400, got ", dist_timeout);
+  const std::optional<training::RankEnvironment> rank = training::rank_environment(training::process_environment());
+  if (!rank && nproc > 1) {
+    std::vector<std::string> command{"stepwise", "train"};
+    command.insert(command.end(), args.begin(), args.end());
+    return training::run_local_ranks(nproc, command, dist_timeout);
+  }
+  if (rank && parser.given("nproc"))
+    check(rank->world_size == nproc, "--nproc ", nproc, " differs from the world size ", rank->world_size, " of the ",
+          rank->source);
+  std::shared_ptr<training::DataParallelGroup> group;
+  if (rank) group = training::connect_gloo_group(*rank, dist_timeout);
+  const bool lead = !rank || rank->rank == 0;  // the rank that reports, evaluates and writes the summary
 
   const int threads = configure_threads(parser.get_int("threads"));
   const task_training::TaskTrainingSpec spec = spec_from_flags(parser);
@@ -373,10 +396,13 @@ int run_train(const Args& args) {
                                               {"val_size", parser.get_int("val-size")},
                                               {"init_from", spec.init_from.value_or("")}}
                                    .dump();
-  std::cerr << "train " << data.label << " " << spec.objective << ": " << data.train.size() << " training / "
-            << data.validation.size() << " held-out problems, " << spec.precision << ", " << threads << " threads\n";
+  if (lead)
+    std::cerr << "train " << data.label << " " << spec.objective << ": " << data.train.size() << " training / "
+              << data.validation.size() << " held-out problems, " << spec.precision << ", " << threads << " threads"
+              << (rank ? ", " + std::to_string(rank->world_size) + " data-parallel ranks" : std::string()) << "\n";
   const task_training::TaskTrainingRun run = task_training::train_task_model(
-      spec, to_training_data(data), out_dir, load_init_from(spec), identity, !parser.get_switch("quiet"));
+      spec, to_training_data(data), out_dir, load_init_from(spec), identity, lead && !parser.get_switch("quiet"), group);
+  if (!lead) return run.completed() ? 0 : 130;
   if (!run.completed()) {
     std::cerr << "stopped at step " << run.outcome.steps_done << " of " << spec.total_steps()
               << "; state saved, run the same command to resume\n";

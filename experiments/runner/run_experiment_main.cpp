@@ -2,7 +2,9 @@
 // grid before any work, gets the models (loading or training them), runs every point of the grid
 // with journaling (an interrupted experiment resumes where it stopped), sharing one prefix store
 // between runs when the spec has a prefix_cache, writes the results files after every finished run
-// and prints a summary table at the end.
+// and prints a summary table at the end. With --shard it runs only its share of the grid into its own
+// part of the results directory; --merge and --status read those parts (shard_plan.h, shard_merge.h);
+// --submit slurm submits the shards as a job array and the merge after it (slurm_submit.h).
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -26,6 +28,9 @@
 #include "experiments/runner/results_metadata.h"
 #include "experiments/runner/results_writer.h"
 #include "experiments/runner/run_executor.h"
+#include "experiments/runner/shard_merge.h"
+#include "experiments/runner/shard_plan.h"
+#include "experiments/runner/slurm_submit.h"
 #include "experiments/runner/summary_table.h"
 #include "experiments/runner/task_prompts.h"
 #include "experiments/runner/task_training.h"
@@ -46,21 +51,22 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
-// The output directory belongs to one spec: a different spec there is refused, never overwritten.
-void claim_output_directory(const ExperimentSpec& spec) {
+// An output directory (the experiment's, or a shard's part of it) belongs to one spec: a different spec
+// there is refused, never overwritten.
+void claim_output_directory(const ExperimentSpec& spec, const std::string& directory) {
   // The results files are replaced by rename, which cannot replace a directory: refused before any work.
-  const ResultsPaths results = results_paths(spec.output_dir);
+  const ResultsPaths results = results_paths(directory);
   for (const std::string& path : {results.hdf5, results.summary_csv, results.predictions_jsonl})
     check(!fs::is_directory(fs::symlink_status(path)), path,
           ": is a directory; cannot write the results file there (move it away)");
-  const fs::path stored = fs::path(spec.output_dir) / "spec.yaml";
+  const fs::path stored = fs::path(directory) / "spec.yaml";
   if (fs::exists(stored)) {
-    check(read_text(stored) == spec.resolved_yaml, spec.output_dir,
+    check(read_text(stored) == spec.resolved_yaml, directory,
           ": holds results of a different version of this experiment (", stored.string(),
           " differs from ", spec.file, "); set output_dir to a new folder or move the old results away");
     return;
   }
-  fs::create_directories(spec.output_dir);
+  fs::create_directories(directory);
   write_file_atomically(stored.string(), spec.resolved_yaml);
 }
 
@@ -104,7 +110,8 @@ void print_dry_run(const ExperimentSpec& spec, const std::vector<RunSpec>& runs,
 }
 
 int run(const std::vector<std::string>& args) {
-  ArgParser parser("run_experiment SPEC.yaml [--dry-run] [--threads N]",
+  ArgParser parser("run_experiment SPEC.yaml [--dry-run] [--threads N] [--shard I/N|slurm | --merge | --status |\n"
+                   "                           --submit slurm [--shards N --partition P --time T --cpus-per-task C --gpus-per-task G]]",
                    "Run every decoder setting of an experiment file on its task and write the results\n"
                    "(results.h5, summary.csv, predictions.jsonl) to its output_dir. Interrupted runs\n"
                    "resume where they stopped when started again. See docs/configuration.md.");
@@ -114,6 +121,19 @@ int run(const std::vector<std::string>& args) {
                     "with --dry-run: time K optimizer steps (after one warm-up step) of every model still to\n"
                     "train and print the training time they project (0 = skip)",
                     "2");
+  parser.add_option("shard", "I/N|slurm",
+                    "run only shard I of N (from 0) of the grid, into OUTPUT_DIR/shards/I-of-N; slurm: I and N\n"
+                    "from the job array's SLURM_ARRAY_TASK_* variables (docs/cluster.md)");
+  parser.add_switch("merge", "combine the finished shards into OUTPUT_DIR's results files (refuses unfinished runs)");
+  parser.add_switch("status", "list every run of every shard: finished, running, partial, damaged or missing");
+  parser.add_option("submit", "slurm",
+                    "write OUTPUT_DIR/slurm/shards.sbatch (a job array of --shard slurm tasks) and merge.sbatch (--merge\n"
+                    "after the array) and submit both with sbatch; with --dry-run print them instead");
+  parser.add_option("shards", "N", "with --submit: array tasks (default: one per run)");
+  parser.add_option("partition", "P", "with --submit: the jobs' Slurm partition");
+  parser.add_option("time", "T", "with --submit: the jobs' time limit (sbatch --time, e.g. 02:00:00)");
+  parser.add_option("cpus-per-task", "C", "with --submit: CPUs of each array task (also its --threads)");
+  parser.add_option("gpus-per-task", "G", "with --submit: GPUs of each array task");
   std::vector<std::string> flags;
   std::optional<std::string> spec_file;
   for (const auto& arg : args) {
@@ -128,6 +148,49 @@ int run(const std::vector<std::string>& args) {
   const std::optional<int64_t> threads_flag = parser.get_int_optional("threads");
   const int threads = configure_threads(threads_flag.value_or(spec.threads), threads_flag ? "--threads" : spec.file + ": threads");
   TaskData data = load_task_data(spec.task);
+  const std::optional<std::string> shard_flag = parser.get_optional("shard");
+  const std::optional<std::string> submit_flag = parser.get_optional("submit");
+  check(parser.get_switch("merge") + parser.get_switch("status") + shard_flag.has_value() + submit_flag.has_value() <= 1,
+        "--shard, --merge, --status and --submit exclude each other");
+  for (const char* option : {"shards", "partition", "time", "cpus-per-task", "gpus-per-task"})
+    check(submit_flag || !parser.given(option), "--", option, " goes with --submit slurm");
+  if (submit_flag) {
+    check(*submit_flag == "slurm", "--submit: the only scheduler is slurm, got '", *submit_flag, "'");
+    SlurmSubmission submission;
+    submission.experiment_name = spec.name;
+    submission.runner = fs::canonical("/proc/self/exe").string();
+    submission.spec_file = fs::absolute(*spec_file).lexically_normal().string();
+    submission.working_dir = fs::current_path().string();
+    submission.script_dir = (fs::absolute(spec.output_dir) / "slurm").lexically_normal().string();
+    submission.options.shards = parser.get_int_optional("shards").value_or(static_cast<int64_t>(runs.size()));
+    submission.options.partition = parser.get_optional("partition");
+    submission.options.time_limit = parser.get_optional("time");
+    submission.options.cpus_per_task = parser.get_int_optional("cpus-per-task");
+    submission.options.gpus_per_task = parser.get_int_optional("gpus-per-task");
+    if (!parser.get_switch("dry-run")) claim_output_directory(spec, spec.output_dir);
+    submit_to_slurm(submission, parser.get_switch("dry-run"));
+    return 0;
+  }
+  if (parser.get_switch("status")) {
+    std::cout << shard_status(spec, runs, data);
+    return 0;
+  }
+  if (parser.get_switch("merge")) {
+    claim_output_directory(spec, spec.output_dir);
+    const MergeOutcome merged =
+        merge_shards(spec, runs, data, make_results_metadata(spec.name, spec.resolved_yaml, TORCH_VERSION));
+    std::cout << (merged.changed ? "merged " : "already merged, nothing changed: ") << merged.runs << " runs into "
+              << merged.paths.hdf5 << ", " << merged.paths.summary_csv << ", " << merged.paths.predictions_jsonl << "\n";
+    return 0;
+  }
+  // Where this process journals and writes results: the output directory, or its shard's part of it.
+  std::string run_directory = spec.output_dir;
+  if (shard_flag) {
+    const ShardId shard = parse_shard(*shard_flag, slurm_environment());
+    runs = runs_of_shard(runs, spec, shard);
+    run_directory = shard_directory(spec.output_dir, shard);
+    std::cerr << "shard " << shard.name() << ": " << runs.size() << " runs, into " << run_directory << "\n";
+  }
   ModelProvider provider(spec, data);
   if (parser.get_switch("dry-run")) {
     const int64_t timed_steps = parser.get_int("time-steps");
@@ -138,7 +201,8 @@ int run(const std::vector<std::string>& args) {
   // Opened before anything is written or trained, so an unusable disk path fails first.
   std::optional<ExperimentPrefixCache> prefix_cache;
   if (spec.prefix_cache) prefix_cache.emplace(*spec.prefix_cache, spec.file);
-  claim_output_directory(spec);
+  claim_output_directory(spec, spec.output_dir);
+  if (run_directory != spec.output_dir) claim_output_directory(spec, run_directory);
   std::cerr << "experiment " << spec.name << ": " << runs.size() << " runs on " << data.evaluation.size()
             << " examples of " << spec.task.label() << ", " << threads << " threads\n";
 
@@ -150,7 +214,7 @@ int run(const std::vector<std::string>& args) {
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunSpec& run_spec = runs[i];
     const std::unique_ptr<RunJournal> checked_journal = open_checked_journal(
-        (fs::path(spec.output_dir) / "journal" / (run_spec.run_id + ".jsonl")).string(), run_spec, data,
+        (fs::path(run_directory) / "journal" / (run_spec.run_id + ".jsonl")).string(), run_spec, data,
         spec.task.metric);
     RunJournal& journal = *checked_journal;
     if (!journal.complete()) {
@@ -168,7 +232,7 @@ int run(const std::vector<std::string>& args) {
                                 run_spec.label();
       RunContext context{spec, data, *prompts[model_name]};
       if (!execute_run(run_spec, *decoder, context, journal, label)) {
-        if (!finished.empty()) write_results(spec.output_dir, finished, metadata);
+        if (!finished.empty()) write_results(run_directory, finished, metadata);
         std::cerr << "interrupted: finished examples are kept in " << journal.path()
                   << "; run the same command again to resume\n";
         if (prefix_cache) std::cerr << prefix_cache->stats_line() << "\n";
@@ -176,14 +240,14 @@ int run(const std::vector<std::string>& args) {
       }
     }
     finished.push_back(run_record_of(run_spec, spec, journal));
-    write_results(spec.output_dir, finished, metadata);
+    write_results(run_directory, finished, metadata);
     if (training::stop_requested()) {
       std::cerr << "interrupted after run " << run_spec.run_id << "; run the same command again to resume\n";
       if (prefix_cache) std::cerr << prefix_cache->stats_line() << "\n";
       return kExitInterrupted;
     }
   }
-  const ResultsPaths paths = results_paths(spec.output_dir);
+  const ResultsPaths paths = results_paths(run_directory);
   std::cout << format_summary_table(finished);
   if (prefix_cache) std::cout << prefix_cache->stats_line() << "\n";
   std::cout << "results: " << paths.hdf5 << "\n         " << paths.summary_csv << "\n         "

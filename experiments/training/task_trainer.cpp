@@ -134,7 +134,7 @@ training::TrainerOptions trainer_options(const TaskTrainingSpec& spec, tasks::Ta
 
 TaskTrainingRun train_task_model(const TaskTrainingSpec& spec, const TaskTrainingData& data, const std::string& out_dir,
                                  std::shared_ptr<const Transformer> init_from, const std::string& run_identity,
-                                 bool show_progress) {
+                                 bool show_progress, std::shared_ptr<training::DataParallelGroup> data_parallel) {
   if (auto problem = find_spec_problem(spec)) throw Error("train: " + problem->key + ": " + problem->message);
   check(!data.train.empty(), "train: no training problems");
   TaskTrainingRun run;
@@ -152,6 +152,7 @@ TaskTrainingRun train_task_model(const TaskTrainingSpec& spec, const TaskTrainin
   options.out_dir = out_dir;
   options.run_identity = run_identity;
   options.show_progress = show_progress;
+  options.data_parallel = std::move(data_parallel);
 
   const auto subset_size = std::min<size_t>(static_cast<size_t>(spec.validation_examples), data.validation.size());
   std::vector<tasks::TaskRecord> subset(data.validation.begin(), data.validation.begin() + subset_size);

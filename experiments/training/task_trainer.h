@@ -53,6 +53,7 @@ training::TrainerOptions trainer_options(const TaskTrainingSpec& spec, tasks::Ta
 // diffusion objective. `run_identity` (a JSON object) must match when resuming.
 TaskTrainingRun train_task_model(const TaskTrainingSpec& spec, const TaskTrainingData& data, const std::string& out_dir,
                                  std::shared_ptr<const Transformer> init_from, const std::string& run_identity,
-                                 bool show_progress);
+                                 bool show_progress,
+                                 std::shared_ptr<training::DataParallelGroup> data_parallel = nullptr);
 
 }  // namespace stepwise::task_training

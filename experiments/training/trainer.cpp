@@ -18,6 +18,7 @@
 #include "core/timing.h"
 #include "models/checkpoint.h"
 #include "experiments/training/batch_schedule.h"
+#include "experiments/training/data_parallel.h"
 #include "experiments/training/lr_schedule.h"
 #include "experiments/training/objective.h"
 #include "experiments/training/optimizer_state.h"
@@ -127,6 +128,11 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
                             const TrainerOptions& options) {
   check(options.steps > 0, "training steps must be positive, got ", options.steps);
   check(options.save_every >= 0 && options.validate_every >= 0, "save/validate intervals must be non-negative");
+  DataParallelGroup* const group = options.data_parallel.get();
+  const bool writes = group == nullptr || group->rank() == 0;  // saves, validates
+  if (group)
+    check(options.batch_size >= group->world_size(), "data-parallel training: the global batch (", options.batch_size,
+          ") must have at least one row per rank (", group->world_size(), " ranks)");
   if (options.objective.kind == ObjectiveKind::kDiffusion) {
     validate_diffusion_options(options.objective.diffusion);
     check(model.config().bidirectional, "the diffusion objective needs a bidirectional model config");
@@ -167,11 +173,15 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
     saved.adam.clear();
     state = std::move(saved);
   }
+  if (group) {
+    // Identical already (same seed, or the same saved state); made certain once, so no rank drifts.
+    group->broadcast_from_rank0(master_tensors);
+  }
 
   TrainingOutcome outcome;
   outcome.resumed_from = state.step;
   auto save = [&]() {
-    if (state_path.empty()) return;
+    if (state_path.empty() || !writes) return;
     fs::create_directories(options.out_dir);
     state.parameters = sets.master;
     state.adam = export_adam_state(*optimizer, sets.master);
@@ -181,7 +191,7 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
     save_checkpoint(model, options.out_dir);
   };
   auto validate = [&]() {
-    if (!options.validate) return;
+    if (!options.validate || !writes) return;
     torch::NoGradGuard no_grad;
     state.validations.push_back({state.step, options.validate(model, state.step)});
   };
@@ -199,7 +209,11 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
     set_learning_rate(*optimizer, lr);
     const TrainingBatch batch = make_training_batch(train_set, batches.indices_for_step(step), options.pad_id);
     at::Generator noise = make_generator(derive_seed(options.seed, SeedStream::kNoise, static_cast<uint64_t>(step)));
-    const LossInputs inputs = objective_loss_inputs(batch, options.objective, noise);
+    LossInputs inputs = objective_loss_inputs(batch, options.objective, noise);
+    if (group) {
+      const auto [begin, end] = rows_of_rank(inputs.tokens.size(0), group->rank(), group->world_size());
+      inputs = slice_rows(inputs, begin, end);
+    }
 
     if (sets.compute_model) {
       torch::NoGradGuard no_grad;
@@ -207,14 +221,29 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
     }
     for (auto& entry : sets.compute) entry.second.mutable_grad() = torch::Tensor();
     torch::Tensor loss = loss_of(sets.compute_model ? *sets.compute_model : model, inputs);
-    const double loss_value = loss.item<double>();
-    check(std::isfinite(loss_value), "training diverged: loss is ", loss_value, " at step ", step,
-          " (lower the learning rate, or train in float32 / mixed-bf16)");
+    double loss_value = loss.item<double>();
     loss.backward();
     if (sets.compute_model) {
       for (size_t i = 0; i < sets.master.size(); ++i)
         sets.master[i].second.mutable_grad() = sets.compute[i].second.grad().to(torch::kFloat32);
     }
+    bool stop_agreed = false;  // data-parallel: a stop requested on any rank before this step's all-reduce
+    if (group) {
+      // The global batch's gradient and loss are the sums of the ranks'; a stop on any rank stops them all.
+      std::vector<torch::Tensor> summed;
+      for (auto& entry : sets.master) {
+        torch::Tensor& grad = entry.second.mutable_grad();
+        if (!grad.defined()) grad = torch::zeros_like(entry.second);
+        summed.push_back(grad);
+      }
+      const torch::Tensor loss_and_stop = torch::tensor({loss_value, stop_requested() ? 1.0 : 0.0}, torch::kFloat64);
+      summed.push_back(loss_and_stop);
+      group->all_reduce_sum(summed);
+      loss_value = loss_and_stop[0].item<double>();
+      stop_agreed = loss_and_stop[1].item<double>() > 0.0;
+    }
+    check(std::isfinite(loss_value), "training diverged: loss is ", loss_value, " at step ", step,
+          " (lower the learning rate, or train in float32 / mixed-bf16)");
     double grad_norm = 0.0;
     if (options.clip_norm) grad_norm = torch::nn::utils::clip_grad_norm_(master_tensors, *options.clip_norm);
     optimizer->step();
@@ -226,18 +255,21 @@ TrainingOutcome train_model(Transformer& model, const std::vector<TrainingExampl
     if (options.on_step) options.on_step({state.step, loss_value, lr, grad_norm, step_s});
 
     const bool finished = state.step == options.steps;
+    // Alone: a signal up to now (during this step's report too) stops after this step; the ranks of a
+    // group stop where they agreed to, so they never wait for each other.
+    const bool stop = group ? stop_agreed : stop_requested();
     if (options.validate_every > 0 && state.step % options.validate_every == 0 && !finished) validate();
     if (finished) validate();
-    if (finished || (options.save_every > 0 && state.step % options.save_every == 0) || stop_requested()) save();
+    if (finished || (options.save_every > 0 && state.step % options.save_every == 0) || stop) save();
     if (progress) progress->update(state.step - first_step, format_status(state.losses, lr, state.validations));
-    if (stop_requested() && !finished) {
+    if (stop && !finished) {
       outcome.stopped_early = true;
       break;
     }
   }
   if (progress && !outcome.stopped_early)
     progress->finish(format_status(state.losses, lr, state.validations));
-  if (outcome.resumed_from == options.steps && !state_path.empty() &&
+  if (outcome.resumed_from == options.steps && !state_path.empty() && writes &&
       !fs::exists(fs::path(options.out_dir) / "model.safetensors"))
     save_checkpoint(model, options.out_dir);
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "experiments/training/validation.h"
 
 namespace stepwise::training {
+
+class DataParallelGroup;  // data_parallel.h
 
 enum class TrainingPrecision {
   kFloat32,        // float32 weights, optimizer state and compute
@@ -56,6 +59,10 @@ struct TrainerOptions {
   std::string run_identity = "{}";  // extra JSON object that must match on resume (task, data seeds, ...)
   std::function<void(const StepReport&)> on_step;  // after every step (logging, tests)
   bool show_progress = true;
+  // Data-parallel training: this process is one rank of the group; it trains on its rows of every
+  // global batch of batch_size, gradients are summed over the ranks, and only rank 0 validates and
+  // writes out_dir (every rank reads out_dir's state when resuming). Empty: one process.
+  std::shared_ptr<DataParallelGroup> data_parallel;
 };
 
 struct TrainingOutcome {

@@ -1,0 +1,50 @@
+// Data-parallel training over LibTorch's c10d: which rank this process is (from torchrun's variables or
+// Slurm's), the Gloo process group that carries the trainer's sums and broadcasts (data_parallel.h),
+// and `--nproc N` on one machine: N copies of the current command, one per rank. Keeps the c10d and
+// Gloo headers to its .cpp.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiments/training/data_parallel.h"
+
+namespace stepwise::training {
+
+inline constexpr int64_t kDefaultMasterPort = 29500;  // torchrun's
+
+struct RankEnvironment {
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  std::string master_addr = "127.0.0.1";  // where rank 0 serves the rendezvous store
+  int64_t master_port = kDefaultMasterPort;
+  std::string source;                     // "RANK, WORLD_SIZE" | "SLURM_PROCID, SLURM_NTASKS", for messages
+};
+
+// The rank of this process, or nullopt when it runs alone: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
+// (torchrun's; MASTER_ADDR defaults to 127.0.0.1, MASTER_PORT to 29500) when RANK is set; else Slurm's
+// SLURM_PROCID, SLURM_NTASKS and the first host of SLURM_JOB_NODELIST (MASTER_ADDR / MASTER_PORT still
+// override) when SLURM_NTASKS is above 1. Errors name the variable and its bad value.
+std::optional<RankEnvironment> rank_environment(const std::map<std::string, std::string>& environment);
+// The process's environment as a map (for rank_environment).
+std::map<std::string, std::string> process_environment();
+// The first host of a Slurm node list: "node[03-05,9],gpu1" -> "node03", "a,b" -> "a".
+std::string first_slurm_host(const std::string& node_list);
+
+// Joins the group: rank 0 serves a TCPStore at master_addr:master_port, every rank connects to it and
+// the ranks build a ProcessGroupGloo. Waits up to `timeout_s` for the others (also each later collective);
+// a rank that dies makes the others' next collective fail with an error that says so.
+std::shared_ptr<DataParallelGroup> connect_gloo_group(const RankEnvironment& where, int64_t timeout_s);
+
+// `--nproc N` on this machine: runs `argv` (argv[0] is replaced by this executable) N times at once with
+// RANK=0..N-1, WORLD_SIZE=N, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, waits for all of them and
+// returns 0 when every rank succeeded, else the first failing rank's exit code (128 + signal when killed),
+// after saying which rank failed and how. When one rank fails the others are given `timeout_s` (plus 30 s
+// to report) to end, their collectives or rendezvous failing, and are then killed.
+int run_local_ranks(int64_t nproc, const std::vector<std::string>& argv, int64_t timeout_s);
+
+}  // namespace stepwise::training
