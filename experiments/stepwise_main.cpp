@@ -33,6 +33,8 @@ const Command kCommands[] = {
     {"kernels", "list the matrix-product kernel paths this CPU can run (STEPWISE_KERNELS)", stepwise::cli::run_kernels},
     {"convert", "write a checkpoint as GGUF (f32, f16, bf16, q8_0, q4_0) or as a Hugging Face directory",
      stepwise::cli::run_convert},
+    {"serve", "serve the model over an OpenAI-compatible HTTP API (completions, chat, streaming)",
+     stepwise::cli::run_serve},
 };
 
 void print_usage(std::ostream& out) {

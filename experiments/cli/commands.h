@@ -20,5 +20,6 @@ int run_train(const Args& args);
 int run_cache(const Args& args);
 int run_kernels(const Args& args);
 int run_convert(const Args& args);
+int run_serve(const Args& args);  // experiments/serve/serve_command.cpp
 
 }  // namespace stepwise::cli

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# `stepwise serve` end to end on tiny random models with the real Qwen3 tokenizer: servers started on free
+# localhost ports, driven by curl and by the official openai npm client. Greedy answers (completions,
+# token-id prompts, chat, streamed) equal `stepwise generate` on the same prompt and decoder for AR,
+# speculative and diffusion; bad input gets HTTP 400 with an OpenAI error body; the same long prompt twice
+# reuses the prefix store (counters in /metrics) with identical output; SIGTERM exits 0.
+# Usage: test_serve.sh STEPWISE MAKE_SERVE_MODELS PROJECT_ROOT
+set -euo pipefail
+
+stepwise="$1"
+make_models="$2"
+root="$3"
+openai_dir="${root}/.cache/npm/node_modules/openai"
+client="$(dirname "${BASH_SOURCE[0]}")/serve_openai_client.mjs"
+[[ -f "${openai_dir}/package.json" ]] || { echo "FAIL: ${openai_dir} missing: run scripts/fetch_npm.sh" >&2; exit 1; }
+tokenizer_json="$(readlink -f "${root}/.cache/qwen3/tokenizer.json")"
+[[ -f "${tokenizer_json}" ]] || { echo "FAIL: run scripts/fetch_tokenizer.sh first" >&2; exit 1; }
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  [[ -n "${server_pid}" ]] && kill -KILL "${server_pid}" 2>/dev/null || true
+  rm -rf "${work}"
+}
+trap cleanup EXIT
+"${make_models}" "${work}/models" "$(dirname "${tokenizer_json}")"
+
+failures=0
+passes=0
+check() {  # check NAME CONDITION-COMMAND...
+  local name="$1"
+  shift
+  if "$@"; then passes=$((passes + 1)); else echo "FAIL: ${name}" >&2; failures=$((failures + 1)); fi
+}
+json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin); exec("r="+sys.argv[1]); print(json.dumps(r) if not isinstance(r,str) else r)' "$1"; }
+
+port=""
+start_server() {  # start_server LOG ARGS...: waits for the listening line, sets port and server_pid
+  local log="$1"
+  shift
+  "${stepwise}" serve --port 0 --threads 1 "$@" 2>"${log}" &
+  server_pid=$!
+  for _ in $(seq 300); do
+    if grep -q "listening on" "${log}"; then
+      port="$(grep -o 'listening on http://[^ ]*' "${log}" | sed 's/.*://')"
+      return 0
+    fi
+    kill -0 "${server_pid}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "FAIL: server did not start" >&2
+  cat "${log}" >&2
+  exit 1
+}
+stop_server() {  # SIGTERM, then the exit code must be 0
+  kill -TERM "${server_pid}"
+  local code=0
+  wait "${server_pid}" || code=$?
+  server_pid=""
+  check "server exits 0 on SIGTERM (got ${code})" test "${code}" -eq 0
+}
+post() { curl -s -X POST "http://127.0.0.1:${port}$1" -H 'Content-Type: application/json' -d "$2"; }
+status_of() { curl -s -o "${work}/body.json" -w '%{http_code}' -X POST "http://127.0.0.1:${port}$1" -d "$2"; }
+
+# compare_with_generate NAME MODEL_DIR MAX_TOKENS EXTRA_BODY_JSON GENERATE_FLAGS...
+compare_with_generate() {
+  local name="$1" model="$2" max_tokens="$3" extra="$4"
+  shift 4
+  local prompt="The quick brown fox jumps over"
+  local generated chat_generated expected_text expected_tokens prompt_ids expected_chat
+  generated="$("${stepwise}" generate --model "${model}" --prompt "${prompt}" --json --max-new-tokens "${max_tokens}" \
+    --threads 1 "$@")"
+  expected_text="$(json_field 'v["text"]' <<<"${generated}")"
+  expected_tokens="$(json_field 'v["tokens"]' <<<"${generated}")"
+  prompt_ids="$(json_field 'v["prompt_ids"]' <<<"${generated}")"
+  chat_generated="$("${stepwise}" generate --model "${model}" --prompt "${prompt}" --chat --json \
+    --max-new-tokens "${max_tokens}" --threads 1 "$@")"
+  expected_chat="$(json_field 'v["text"]' <<<"${chat_generated}")"
+
+  local served_name
+  served_name="$(basename "${model}")"
+  local body
+  body="$(python3 -c 'import json,sys; b={"model":sys.argv[1],"prompt":sys.argv[2],"max_tokens":int(sys.argv[3])}; b.update(json.loads(sys.argv[4])); print(json.dumps(b))' \
+    "${served_name}" "${prompt}" "${max_tokens}" "${extra}")"
+  local response
+  response="$(post /v1/completions "${body}")"
+  check "${name}: curl completion token ids equal generate" \
+    test "$(json_field 'v["choices"][0]["token_ids"]' <<<"${response}")" == "${expected_tokens}"
+
+  local got
+  got="$(node "${client}" "${openai_dir}" "http://127.0.0.1:${port}/v1" "${served_name}" "${prompt}" "${max_tokens}" \
+    "${prompt_ids}" "${extra}")"
+  check "${name}: openai completion text" test "$(json_field 'v["text"]' <<<"${got}")" == "${expected_text}"
+  check "${name}: openai token-id prompt" test "$(json_field 'v["ids_text"]' <<<"${got}")" == "${expected_text}"
+  check "${name}: openai chat equals generate --chat" test "$(json_field 'v["chat_text"]' <<<"${got}")" == "${expected_chat}"
+  check "${name}: chat role" test "$(json_field 'v["chat_role"]' <<<"${got}")" == "assistant"
+  check "${name}: streamed completion joins to the text" \
+    test "$(json_field 'v["streamed_text"]' <<<"${got}")" == "${expected_text}"
+  check "${name}: streamed chat joins to the text" test "$(json_field 'v["streamed_chat"]' <<<"${got}")" == "${expected_chat}"
+  check "${name}: stream finish_reason" test "$(json_field 'v["stream_finish"]' <<<"${got}")" == \
+    "$(json_field 'v["finish_reason"]' <<<"${got}")"
+  check "${name}: usage prompt tokens" test "$(json_field 'v["usage"]["prompt_tokens"]' <<<"${got}")" == \
+    "$(json_field 'len(v["prompt_ids"])' <<<"${generated}")"
+  check "${name}: stream usage present" test "$(json_field 'v["stream_usage"] is not None' <<<"${got}")" == "true"
+  check "${name}: models list" test "$(json_field 'v["models"]' <<<"${got}")" == "[\"${served_name}\"]"
+}
+
+models="${work}/models"
+
+# AR: the default decoder, and a body key (stop_on_eos) mapped onto the spec as --set would.
+start_server "${work}/ar.log" --model "${models}/ar"
+compare_with_generate "ar" "${models}/ar" 8 '{}'
+compare_with_generate "ar stop_on_eos" "${models}/ar" 6 '{"stop_on_eos": false}' --no-stop-on-eos
+check "health" test "$(curl -s "http://127.0.0.1:${port}/health")" == '{"status":"ok"}'
+
+# Bad input: 400 with an OpenAI error body naming the field; the server stays up.
+bad() {  # bad NAME PATH BODY PARAM
+  local code
+  code="$(status_of "$2" "$3")"
+  check "$1: HTTP 400 (got ${code})" test "${code}" == 400
+  check "$1: error.param" test "$(json_field 'v["error"]["param"]' <"${work}/body.json")" == "$4"
+  check "$1: error.type" test "$(json_field 'v["error"]["type"]' <"${work}/body.json")" == "invalid_request_error"
+}
+bad "malformed JSON" /v1/completions '{"model": "ar", "prompt": ' null
+bad "unknown field" /v1/completions '{"model":"ar","prompt":"x","frobnicate":1}' frobnicate
+bad "unknown model" /v1/completions '{"model":"gpt-9","prompt":"x"}' model
+bad "setting of another strategy" /v1/completions '{"model":"ar","prompt":"x","steps":4}' steps
+bad "max_tokens beyond the context" /v1/completions '{"model":"ar","prompt":"x","max_tokens":100000}' max_tokens
+bad "token id outside the vocabulary" /v1/completions '{"model":"ar","prompt":[1,999999999]}' prompt
+bad "bad message" /v1/chat/completions '{"model":"ar","messages":[{"role":"user"}],"n":1,"x":1}' x
+long_prompt="$(python3 -c 'print(" ".join(["word"] * 400))')"
+bad "prompt longer than the context" /v1/completions "{\"model\":\"ar\",\"prompt\":\"${long_prompt}\"}" prompt
+code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port}/v1/nothing")"
+check "unknown route 404 (got ${code})" test "${code}" == 404
+check "metrics count the 400s" grep -q 'stepwise_requests_total{status="400"} 8' <(curl -s "http://127.0.0.1:${port}/metrics")
+compare_with_generate "ar after bad input" "${models}/ar" 4 '{}'
+stop_server
+
+# Speculative decoding with a draft model; a body key changes the draft length.
+start_server "${work}/spec.log" --model "${models}/ar" --decoder speculative --draft-model "${models}/draft" --draft-length 3
+compare_with_generate "speculative" "${models}/ar" 8 '{}' --decoder speculative --draft-model "${models}/draft" --draft-length 3
+compare_with_generate "speculative draft_length 2" "${models}/ar" 8 '{"draft_length": 2}' --decoder speculative \
+  --draft-model "${models}/draft" --draft-length 2
+stop_server
+
+# Diffusion: steps and alg from the server's flags, then changed per request.
+start_server "${work}/diffusion.log" --model "${models}/diffusion" --decoder diffusion --steps 8
+compare_with_generate "diffusion" "${models}/diffusion" 16 '{}' --decoder diffusion --steps 8
+compare_with_generate "diffusion steps 4 entropy" "${models}/diffusion" 16 '{"steps": 4, "alg": "entropy"}' \
+  --decoder diffusion --steps 4 --alg entropy
+bad "diffusion: bad alg" /v1/completions '{"model":"diffusion","prompt":"x","alg":"psychic"}' alg
+stop_server
+
+# Prefix reuse: the same long prompt twice; the second prefill comes from the store.
+start_server "${work}/prefix.log" --model "${models}/ar" --prefix-cache memory_mb=64,chunk_tokens=8
+long_body="{\"model\":\"ar\",\"prompt\":\"$(python3 -c 'print(" ".join(["alpha beta gamma"] * 20))')\",\"max_tokens\":6}"
+first="$(post /v1/completions "${long_body}" | json_field 'v["choices"][0]["token_ids"]')"
+hits_before="$(curl -s "http://127.0.0.1:${port}/metrics" | awk '/^stepwise_prefix_store_memory_hits_total/ {print $2}')"
+second="$(post /v1/completions "${long_body}" | json_field 'v["choices"][0]["token_ids"]')"
+metrics="$(curl -s "http://127.0.0.1:${port}/metrics")"
+hits_after="$(awk '/^stepwise_prefix_store_memory_hits_total/ {print $2}' <<<"${metrics}")"
+reused="$(awk '/^stepwise_prefix_reused_prompt_tokens_total/ {print $2}' <<<"${metrics}")"
+check "prefix reuse: identical output" test "${first}" == "${second}"
+check "prefix reuse: no hits on the first request (${hits_before})" test "${hits_before}" -eq 0
+check "prefix reuse: hits on the second (${hits_after})" test "${hits_after}" -gt 0
+check "prefix reuse: reused prompt tokens counted (${reused})" test "${reused}" -gt 0
+stop_server
+
+echo "${passes} passed, ${failures} failed"
+[[ "${failures}" -eq 0 ]]
