@@ -3,7 +3,9 @@
 # localhost ports, driven by curl and by the official openai npm client. Greedy answers (completions,
 # token-id prompts, chat, streamed) equal `stepwise generate` on the same prompt and decoder for AR,
 # speculative and diffusion; bad input gets HTTP 400 with an OpenAI error body; the same long prompt twice
-# reuses the prefix store (counters in /metrics) with identical output; SIGTERM exits 0.
+# reuses the prefix store (counters in /metrics) with identical output, also from disk after a kill -9 and
+# with a torn entry; concurrent requests are batched and answer as alone; a full queue gets 429; SIGTERM
+# exits 0.
 # Usage: test_serve.sh STEPWISE MAKE_SERVE_MODELS PROJECT_ROOT
 set -euo pipefail
 
@@ -38,6 +40,7 @@ port=""
 start_server() {  # start_server LOG ARGS...: waits for the listening line, sets port and server_pid
   local log="$1"
   shift
+  : >"${log}"
   "${stepwise}" serve --port 0 --threads 1 "$@" 2>"${log}" &
   server_pid=$!
   for _ in $(seq 300); do
@@ -164,6 +167,71 @@ check "prefix reuse: identical output" test "${first}" == "${second}"
 check "prefix reuse: no hits on the first request (${hits_before})" test "${hits_before}" -eq 0
 check "prefix reuse: hits on the second (${hits_after})" test "${hits_after}" -gt 0
 check "prefix reuse: reused prompt tokens counted (${reused})" test "${reused}" -gt 0
+stop_server
+
+# Batching: 8 concurrent requests share decode calls (--max-batch 4) and each answer equals the same
+# request sent alone.
+start_server "${work}/batch.log" --model "${models}/ar" --max-batch 4
+words=(red green blue yellow purple orange black white)
+for i in "${!words[@]}"; do
+  post /v1/completions "{\"model\":\"ar\",\"prompt\":\"A ${words[$i]} house with ${i} doors\",\"max_tokens\":24}" \
+    >"${work}/together-${i}.json" &
+done
+wait $(jobs -p | grep -v "^${server_pid}$")
+metrics="$(curl -s "http://127.0.0.1:${port}/metrics")"
+batches="$(awk '/^stepwise_batches_total/ {print $2}' <<<"${metrics}")"
+rows="$(awk '/^stepwise_batch_rows_total/ {print $2}' <<<"${metrics}")"
+check "batching: 8 rows (${rows})" test "${rows}" -eq 8
+check "batching: fewer decode calls than requests (${batches})" test "${batches}" -lt 8
+for i in "${!words[@]}"; do
+  alone="$(post /v1/completions "{\"model\":\"ar\",\"prompt\":\"A ${words[$i]} house with ${i} doors\",\"max_tokens\":24}" |
+    json_field 'v["choices"][0]["token_ids"]')"
+  check "batching: request ${i} equals it alone" test "$(json_field 'v["choices"][0]["token_ids"]' <"${work}/together-${i}.json")" == "${alone}"
+done
+stop_server
+
+# A full queue: one running, one waiting, the rest get 429 with an OpenAI error body.
+start_server "${work}/queue.log" --model "${models}/ar" --max-batch 1 --max-queue 1
+for i in $(seq 6); do
+  curl -s -o "${work}/queue-${i}.json" -w '%{http_code}\n' -X POST "http://127.0.0.1:${port}/v1/completions" \
+    -d "{\"model\":\"ar\",\"prompt\":\"count ${i}\",\"max_tokens\":200,\"stop_on_eos\":false}" >"${work}/queue-${i}.code" &
+done
+wait $(jobs -p | grep -v "^${server_pid}$")
+ok="$(cat "${work}"/queue-*.code | grep -c '^200$' || true)"
+full="$(cat "${work}"/queue-*.code | grep -c '^429$' || true)"
+check "queue: some answered (${ok})" test "${ok}" -ge 2
+check "queue: some refused with 429 (${full})" test "${full}" -ge 1
+check "queue: every request answered 200 or 429" test "$((ok + full))" -eq 6
+for i in $(seq 6); do
+  if grep -q '^429$' "${work}/queue-${i}.code"; then
+    check "queue: 429 body" test "$(json_field 'v["error"]["code"]' <"${work}/queue-${i}.json")" == "queue_full"
+  fi
+done
+stop_server
+
+# A disk prefix store persists between runs; a torn entry (a server killed mid-write) is ignored.
+store="${work}/store"
+start_server "${work}/disk1.log" --model "${models}/ar" --prefix-cache "memory_mb=16,disk_path=${store},chunk_tokens=8"
+first="$(post /v1/completions "${long_body}" | json_field 'v["choices"][0]["token_ids"]')"
+kill -KILL "${server_pid}"
+wait "${server_pid}" 2>/dev/null || true
+server_pid=""
+entry="$(find "${store}" -type f -name "*.safetensors" | sort | tail -1)"
+check "disk store: entries written" test -n "${entry}"
+start_server "${work}/disk2.log" --model "${models}/ar" --prefix-cache "memory_mb=16,disk_path=${store},chunk_tokens=8"
+again="$(post /v1/completions "${long_body}" | json_field 'v["choices"][0]["token_ids"]')"
+disk_hits="$(curl -s "http://127.0.0.1:${port}/metrics" | awk '/^stepwise_prefix_store_disk_hits_total/ {print $2}')"
+check "disk store: identical output after a restart" test "${first}" == "${again}"
+check "disk store: hits from disk (${disk_hits})" test "${disk_hits}" -gt 0
+kill -KILL "${server_pid}"
+wait "${server_pid}" 2>/dev/null || true
+server_pid=""
+truncate -s $(( $(stat -c %s "${entry}") / 2 )) "${entry}"
+start_server "${work}/disk3.log" --model "${models}/ar" --prefix-cache "memory_mb=16,disk_path=${store},chunk_tokens=8"
+torn_run="$(post /v1/completions "${long_body}" | json_field 'v["choices"][0]["token_ids"]')"
+torn="$(curl -s "http://127.0.0.1:${port}/metrics" | awk '/^stepwise_prefix_store_torn_total/ {print $2}')"
+check "disk store: identical output with a torn entry" test "${first}" == "${torn_run}"
+check "disk store: the torn entry is counted (${torn})" test "${torn}" -ge 1
 stop_server
 
 echo "${passes} passed, ${failures} failed"
