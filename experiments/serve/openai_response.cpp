@@ -15,6 +15,10 @@ json usage_of(const CompletionOutput& output) {
               {"total_tokens", output.prompt_tokens + output.completion_tokens}};
 }
 
+json timings_of(const CompletionOutput& output) {
+  return json{{"ttft_s", output.ttft_s}, {"total_s", output.total_s}, {"batch_rows", output.batch_rows}};
+}
+
 json chunk(Endpoint endpoint, const ResponseHeader& header) {
   json body;
   body["id"] = header.id;
@@ -79,6 +83,7 @@ json completion_body(Endpoint endpoint, const ResponseHeader& header, const Comp
   }
   body["choices"] = choices;
   body["usage"] = usage_of(output);
+  body["timings"] = timings_of(output);
   return body;
 }
 
@@ -107,6 +112,7 @@ std::vector<std::string> stream_events(Endpoint endpoint, const ResponseHeader& 
     json body = chunk(endpoint, header);
     body["choices"] = json::array();
     body["usage"] = usage_of(output);
+    body["timings"] = timings_of(output);
     events.push_back(event(body));
   }
   events.push_back("data: [DONE]\n\n");

@@ -22,7 +22,8 @@ struct ResponseHeader {
 
 ResponseHeader new_response_header(Endpoint endpoint, const std::string& model);
 
-// The whole response of a non-streaming request.
+// The whole response of a non-streaming request. Besides OpenAI's fields: each choice's `token_ids`, and
+// `timings` {ttft_s, total_s, batch_rows} of the request on the server.
 nlohmann::json completion_body(Endpoint endpoint, const ResponseHeader& header, const CompletionOutput& output);
 
 // Every event of a streaming response, in order, each as "data: JSON\n\n", ending with "data: [DONE]\n\n":

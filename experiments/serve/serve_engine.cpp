@@ -50,6 +50,8 @@ struct JobResult {
   std::vector<std::vector<int64_t>> tokens;       // per choice
   std::vector<std::vector<int64_t>> commit_step;  // per choice, empty when the decoder does not track it
   double ttft_s = 0.0;
+  double total_s = 0.0;
+  int64_t batch_rows = 0;
 };
 
 struct Job {
@@ -265,6 +267,8 @@ void ServeEngine::State::run_worker() {
       for (auto& job : batch) {
         JobResult out;
         out.ttft_s = std::chrono::duration<double>(start - job->arrival).count() + result.stats.first_token_s;
+        out.total_s = std::chrono::duration<double>(Clock::now() - job->arrival).count();
+        out.batch_rows = static_cast<int64_t>(request.prompts.size());
         for (size_t choice = 0; choice < job->seeds.size(); ++choice, ++row) {
           out.tokens.push_back(result.tokens.at(row));
           out.commit_step.push_back(row < result.commit_step.size() ? result.commit_step[row] : std::vector<int64_t>{});
@@ -369,6 +373,9 @@ CompletionOutput ServeEngine::complete(const ApiRequest& request) {
   JobResult result = future.get();
 
   output.prompt_tokens = prompt_tokens;
+  output.ttft_s = result.ttft_s;
+  output.total_s = result.total_s;
+  output.batch_rows = result.batch_rows;
   for (size_t choice = 0; choice < result.tokens.size(); ++choice) {
     ChoiceOutput out;
     out.tokens = result.tokens[choice];

@@ -44,6 +44,9 @@ struct CompletionOutput {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   std::string prompt_text;  // chat: the rendered conversation
+  double ttft_s = 0.0;      // arrival to the first generated token (queue wait + the decode's first_token_s)
+  double total_s = 0.0;     // arrival to the end of the decode
+  int64_t batch_rows = 0;   // rows of the decode call it ran in
 };
 
 class ServeEngine {
