@@ -209,6 +209,25 @@ for i in $(seq 6); do
 done
 stop_server
 
+# SIGTERM with requests in flight: the running one is answered, the queued ones get 503, exit code 0.
+start_server "${work}/term.log" --model "${models}/ar" --max-batch 1 --max-queue 8
+for i in $(seq 4); do
+  curl -s -o "${work}/term-${i}.json" -w '%{http_code}\n' -X POST "http://127.0.0.1:${port}/v1/completions" \
+    -d "{\"model\":\"ar\",\"prompt\":\"term ${i}\",\"max_tokens\":200,\"stop_on_eos\":false}" >"${work}/term-${i}.code" &
+done
+sleep 0.5
+kill -TERM "${server_pid}"
+code=0
+wait "${server_pid}" || code=$?
+server_pid=""
+wait
+check "SIGTERM in flight: exit 0 (got ${code})" test "${code}" -eq 0
+answered="$(cat "${work}"/term-*.code | grep -c '^200$' || true)"
+refused="$(cat "${work}"/term-*.code | grep -c '^503$' || true)"
+check "SIGTERM in flight: the running request answered (${answered})" test "${answered}" -ge 1
+check "SIGTERM in flight: queued requests refused with 503 (${refused})" test "${refused}" -ge 1
+check "SIGTERM in flight: every request answered 200 or 503" test "$((answered + refused))" -eq 4
+
 # A disk prefix store persists between runs; a torn entry (a server killed mid-write) is ignored.
 store="${work}/store"
 start_server "${work}/disk1.log" --model "${models}/ar" --prefix-cache "memory_mb=16,disk_path=${store},chunk_tokens=8"
