@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
   };
   for (const Made& made : {Made{"ar", 3, false}, Made{"draft", 5, false}, Made{"diffusion", 7, true}}) {
     stepwise::TransformerConfig config =
-        stepwise::testing::tiny_model_config(tokenizer.vocab_size(), 16, 1, 256);
-    config.tie_word_embeddings = true;
+        stepwise::testing::tiny_model_config(tokenizer.vocab_size(), 32, 2, 256);
+    config.tie_word_embeddings = false;  // tied random embeddings tend to repeat one token
     config.eos_token_ids = {eos, im_end};
     if (made.diffusion) {
       config.bidirectional = true;
