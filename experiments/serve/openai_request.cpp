@@ -111,7 +111,8 @@ void read_decoder_setting(const std::string& key, const json& value, ApiRequest&
 
 bool is_body_decoder_key(const std::string& key) {
   const runner::DecoderKey* setting = runner::find_decoder_key(key);
-  return setting != nullptr && setting->form != runner::FlagForm::kNone && key != "gen_length";
+  // gen_length is max_tokens; draft_model names a checkpoint on the server's disk, so only its flags choose it.
+  return setting != nullptr && setting->form != runner::FlagForm::kNone && key != "gen_length" && key != "draft_model";
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The body of an OpenAI-style POST /v1/completions or /v1/chat/completions request, read strictly: every
 // field is checked for its type and range, unknown fields are refused, and the decoder settings a body
-// may carry (the keys of experiment files' decoder blocks: steps, alg, threshold, draft_length, ...; and
-// the sampling fields temperature, top_p, top_k) are collected for the server to apply as `--set` would.
+// may carry (the keys of experiment files' decoder blocks but gen_length and draft_model: steps, alg,
+// threshold, draft_length, ...; and the sampling fields temperature, top_p, top_k) are collected for the
+// server to apply as `--set` would.
 // Any problem is an ApiError that becomes an HTTP status with an OpenAI-style error body. Torch-free.
 #pragma once
 

@@ -35,6 +35,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Distinct decoder settings a server builds and keeps (each holds a decoder, a speculative one its draft).
+constexpr int64_t kMaxDecoderSettings = 32;
+
 // One decoder setting the server has built, shared by every request that uses it.
 struct DecoderEntry {
   std::string key;  // the decoder arguments it was built from, joined
@@ -133,6 +136,10 @@ std::shared_ptr<DecoderEntry> ServeEngine::State::decoder_for(const std::vector<
   const std::string key = join(args);
   std::lock_guard<std::mutex> lock(decoders_mutex);
   if (auto found = decoders.find(key); found != decoders.end()) return found->second;
+  if (static_cast<int64_t>(decoders.size()) >= kMaxDecoderSettings)
+    throw ApiError(400, "this server already holds " + std::to_string(kMaxDecoderSettings) +
+                            " distinct decoder settings; use one of those or the server's default",
+                   "invalid_request_error", "", "too_many_decoder_settings");
   ArgParser parser("stepwise serve", "decoder settings");
   cli::add_decoder_flags(parser);
   parser.parse(args);
@@ -228,8 +235,8 @@ std::vector<std::unique_ptr<Job>> ServeEngine::State::take_batch(std::unique_loc
     }
   }
   std::sort(chosen.begin(), chosen.end());
-  for (size_t i = 0; i < queue.size(); ++i)
-    if (i < chosen.front() && queue[i]) ++queue[i]->passed_over;
+  for (size_t i = 0; i < leader; ++i)  // older requests left waiting
+    if (!std::binary_search(chosen.begin(), chosen.end(), i)) ++queue[i]->passed_over;
   for (auto it = chosen.rbegin(); it != chosen.rend(); ++it) {
     batch.push_back(std::move(queue[*it]));
     queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(*it));

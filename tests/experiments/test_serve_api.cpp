@@ -85,6 +85,7 @@ TEST(ServeRequest, BadBodiesAre400NamingTheField) {
       {Endpoint::kCompletions, R"({"model":"m","prompt":"x","frobnicate":1})", "frobnicate"},
       {Endpoint::kCompletions, R"({"model":"m","prompt":"x","steps":{"a":1}})", "steps"},
       {Endpoint::kCompletions, R"({"model":"m","prompt":"x","gen_length":4})", "gen_length"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","draft_model":"/etc"})", "draft_model"},
       {Endpoint::kCompletions, R"({"model":"m","prompt":"x","presence_penalty":1})", "presence_penalty"},
       {Endpoint::kCompletions, R"({"model":"m","messages":[]})", "messages"},
       {Endpoint::kChatCompletions, R"({"model":"m","messages":[]})", "messages"},
