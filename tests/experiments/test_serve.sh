@@ -4,7 +4,8 @@
 # token-id prompts, chat, streamed) equal `stepwise generate` on the same prompt and decoder for AR,
 # speculative and diffusion; bad input gets HTTP 400 with an OpenAI error body; the same long prompt twice
 # reuses the prefix store (counters in /metrics) with identical output, also from disk after a kill -9 and
-# with a torn entry; concurrent requests are batched and answer as alone; a full queue gets 429; SIGTERM
+# with a torn entry; concurrent requests are batched and answer as alone; a full queue gets 429;
+# shortest-prefill-first decodes a short queued prompt before an older long one (fifo: after); SIGTERM
 # exits 0.
 # Usage: test_serve.sh STEPWISE MAKE_SERVE_MODELS PROJECT_ROOT
 set -euo pipefail
@@ -227,6 +228,35 @@ refused="$(cat "${work}"/term-*.code | grep -c '^503$' || true)"
 check "SIGTERM in flight: the running request answered (${answered})" test "${answered}" -ge 1
 check "SIGTERM in flight: queued requests refused with 503 (${refused})" test "${refused}" -ge 1
 check "SIGTERM in flight: every request answered 200 or 503" test "$((answered + refused))" -eq 4
+
+# Shortest prefill first: while one request decodes, a long-prompt request and then a short one queue;
+# the short one is decoded first (with fifo: second).
+metric() { curl -s "http://127.0.0.1:${port}/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
+wait_metric() {  # wait_metric NAME VALUE: polls /metrics until the gauge has the value
+  for _ in $(seq 200); do
+    [[ "$(metric "$1")" == "$2" ]] && return 0
+    sleep 0.01
+  done
+  echo "FAIL: $1 never reached $2" >&2
+  return 1
+}
+order_check() {  # order_check ORDER EXPECTED_FIRST
+  start_server "${work}/order-$1.log" --model "${models}/ar" --max-batch 1 --order "$1"
+  post /v1/completions '{"model":"ar","prompt":"busy","max_tokens":250,"stop_on_eos":false}' >/dev/null &
+  local busy=$!
+  wait_metric stepwise_running_rows 1
+  (post /v1/completions "{\"model\":\"ar\",\"prompt\":\"$(python3 -c 'print(" ".join(["long"] * 150))')\",\"max_tokens\":8}" >/dev/null
+   echo long >>"${work}/order-$1.done") &
+  local long=$!
+  wait_metric stepwise_queue_length 1
+  (post /v1/completions '{"model":"ar","prompt":"short","max_tokens":8}' >/dev/null; echo short >>"${work}/order-$1.done") &
+  local short=$!
+  wait "${busy}" "${long}" "${short}"
+  check "order $1: ${2} answered first ($(head -1 "${work}/order-$1.done"))" test "$(head -1 "${work}/order-$1.done")" == "$2"
+  stop_server
+}
+order_check fifo long
+order_check shortest_prefill_first short
 
 # A disk prefix store persists between runs; a torn entry (a server killed mid-write) is ignored.
 store="${work}/store"
