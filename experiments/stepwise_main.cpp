@@ -34,6 +34,8 @@ const Command kCommands[] = {
     {"convert", "write a checkpoint as GGUF (f32, f16, bf16, q8_0, q4_0) or as a Hugging Face directory",
      stepwise::cli::run_convert},
     {"quantize", "quantize a checkpoint to 4 or 8 bits (rtn, autoround) in the GPTQ layout", stepwise::cli::run_quantize},
+    {"serve", "serve the model over an OpenAI-compatible HTTP API (completions, chat, streaming)",
+     stepwise::cli::run_serve},
 };
 
 void print_usage(std::ostream& out) {

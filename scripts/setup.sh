@@ -12,7 +12,7 @@ packages=(
   g++ cmake ninja-build ccache pkgconf
   libtorch-dev libopenblas0-pthread
   libyaml-cpp-dev libhdf5-dev nlohmann-json3-dev libpcre2-dev
-  libicu-dev libxxhash-dev libgloo-dev
+  libicu-dev libxxhash-dev libgloo-dev libcpp-httplib-dev curl
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-nbconvert python3-nbclient python3-ipykernel python3-pandas python3-matplotlib python3-h5py
   slurm-wlm munge  # the Slurm test starts its own slurmctld, slurmd and munged (tests/experiments/test_slurm.sh)

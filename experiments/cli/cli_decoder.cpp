@@ -41,12 +41,13 @@ class CommandLineDecoder : public Decoder {
 }  // namespace
 
 std::unique_ptr<Decoder> make_cli_decoder(const runner::DecoderSpec& spec, const ArgParser& parser,
-                                          std::shared_ptr<const Transformer> model) {
+                                          std::shared_ptr<const Transformer> model,
+                                          std::shared_ptr<PrefixReuse> reuse) {
   runner::ModelTable models{{kCliModel, model}};
   for (const std::string& name : spec.model_names())
     if (!models.count(name))  // a draft model, named by its directory; it runs in the target's dtype and on its device
       models[name] = load_checkpoint(name, LoadOptions{model->dtype(), model->device()});
-  std::unique_ptr<Decoder> decoder = runner::make_decoder(spec, models);
+  std::unique_ptr<Decoder> decoder = runner::make_decoder(spec, models, std::move(reuse));
   const bool trace = parser.get_switch("trace");
   if (!spec.gen_length && !trace) return decoder;
   return std::make_unique<CommandLineDecoder>(std::move(decoder), spec.gen_length, trace);

@@ -21,5 +21,6 @@ int run_cache(const Args& args);
 int run_kernels(const Args& args);
 int run_convert(const Args& args);
 int run_quantize(const Args& args);
+int run_serve(const Args& args);  // experiments/serve/serve_command.cpp
 
 }  // namespace stepwise::cli

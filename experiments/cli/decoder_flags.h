@@ -16,6 +16,7 @@
 #include "experiments/runner/decoder_spec.h"
 
 namespace stepwise {
+class PrefixReuse;
 class Transformer;
 }
 
@@ -33,8 +34,9 @@ runner::DecoderSpec decoder_spec_from_flags(const ArgParser& parser, std::ostrea
 
 // Builds the spec's decoder on `model` (a draft model is loaded in its dtype, on its device). The
 // spec's gen_length replaces each request's max_new_tokens, and --trace puts the per-step history and
-// commit steps into the stats.
+// commit steps into the stats. `reuse` (optional, bound to `model`) goes to decoders that can use it.
 std::unique_ptr<Decoder> make_cli_decoder(const runner::DecoderSpec& spec, const ArgParser& parser,
-                                          std::shared_ptr<const Transformer> model);
+                                          std::shared_ptr<const Transformer> model,
+                                          std::shared_ptr<PrefixReuse> reuse = nullptr);
 
 }  // namespace stepwise::cli

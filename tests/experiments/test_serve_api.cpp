@@ -1,0 +1,173 @@
+// `stepwise serve`'s torch-free parts: strict reading of OpenAI request bodies (every accepted form and
+// every refused one with its HTTP status and the field it names), the stream pieces of a choice against
+// the tokenizer's own decode of the same tokens, and the Prometheus histogram's cumulative buckets.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/tokenizer/bpe_tokenizer.h"
+#include "experiments/serve/openai_request.h"
+#include "experiments/serve/serve_metrics.h"
+#include "experiments/serve/stream_text.h"
+
+namespace stepwise::serve {
+namespace {
+
+ApiError error_of(Endpoint endpoint, const std::string& body) {
+  try {
+    parse_api_request(endpoint, body);
+  } catch (const ApiError& error) {
+    return error;
+  }
+  ADD_FAILURE() << "no error for " << body;
+  return ApiError(0, "");
+}
+
+TEST(ServeRequest, CompletionPromptAsTextOrTokenIds) {
+  const ApiRequest text = parse_api_request(Endpoint::kCompletions, R"({"model":"m","prompt":"Hello","max_tokens":5})");
+  EXPECT_EQ(text.prompt_text, "Hello");
+  EXPECT_EQ(text.max_tokens, 5);
+  const ApiRequest ids = parse_api_request(Endpoint::kCompletions, R"({"model":"m","prompt":[1,2,3]})");
+  EXPECT_EQ(ids.prompt_ids, (std::vector<int64_t>{1, 2, 3}));
+  const ApiRequest nested = parse_api_request(Endpoint::kCompletions, R"({"model":"m","prompt":[[4,5]]})");
+  EXPECT_EQ(nested.prompt_ids, (std::vector<int64_t>{4, 5}));
+  const ApiRequest listed = parse_api_request(Endpoint::kCompletions, R"({"model":"m","prompt":["Hi"]})");
+  EXPECT_EQ(listed.prompt_text, "Hi");
+}
+
+TEST(ServeRequest, SamplingAndDecoderKeysBecomeDecoderSettings) {
+  const ApiRequest request = parse_api_request(
+      Endpoint::kCompletions,
+      R"({"model":"m","prompt":"x","temperature":0.5,"top_k":4,"steps":8,"alg":"entropy","seed":7,"n":2,"stop":["\n"]})");
+  EXPECT_EQ(request.decoder_settings.at("temperature"), 0.5);
+  EXPECT_EQ(request.decoder_settings.at("top_k"), 4);
+  EXPECT_EQ(request.decoder_settings.at("steps"), 8);
+  EXPECT_EQ(request.decoder_settings.at("alg"), "entropy");
+  EXPECT_EQ(request.seed, 7u);
+  EXPECT_EQ(request.n, 2);
+  EXPECT_EQ(request.stop, std::vector<std::string>{"\n"});
+}
+
+TEST(ServeRequest, ChatMessagesWithTextParts) {
+  const ApiRequest request = parse_api_request(
+      Endpoint::kChatCompletions,
+      R"({"model":"m","messages":[{"role":"developer","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi "},{"type":"text","text":"there"}]}],"stream":true,"stream_options":{"include_usage":true},"chat_template_kwargs":{"enable_thinking":false}})");
+  ASSERT_EQ(request.messages.size(), 2u);
+  EXPECT_EQ(request.messages[0]["role"], "system");
+  EXPECT_EQ(request.messages[1]["content"], "Hi there");
+  EXPECT_TRUE(request.stream);
+  EXPECT_TRUE(request.include_usage);
+  EXPECT_EQ(request.enable_thinking, false);
+}
+
+TEST(ServeRequest, BadBodiesAre400NamingTheField) {
+  struct Case {
+    Endpoint endpoint;
+    std::string body;
+    std::string param;
+  };
+  const std::vector<Case> cases{
+      {Endpoint::kCompletions, "{not json", ""},
+      {Endpoint::kCompletions, "[1]", ""},
+      {Endpoint::kCompletions, R"({"prompt":"x"})", "model"},
+      {Endpoint::kCompletions, R"({"model":"m"})", "prompt"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":""})", "prompt"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":["a","b"]})", "prompt"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":[1,-2]})", "prompt[1]"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","max_tokens":0})", "max_tokens"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","max_tokens":1e30})", "max_tokens"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","max_tokens":99999999999999999999})", "max_tokens"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","n":17})", "n"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","stop":["a","b","c","d","e"]})", "stop"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","stop":[""]})", "stop"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","temperature":"hot"})", "temperature"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","stream":"yes"})", "stream"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","frobnicate":1})", "frobnicate"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","steps":{"a":1}})", "steps"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","gen_length":4})", "gen_length"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","draft_model":"/etc"})", "draft_model"},
+      {Endpoint::kCompletions, R"({"model":"m","prompt":"x","presence_penalty":1})", "presence_penalty"},
+      {Endpoint::kCompletions, R"({"model":"m","messages":[]})", "messages"},
+      {Endpoint::kChatCompletions, R"({"model":"m","messages":[]})", "messages"},
+      {Endpoint::kChatCompletions, R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})", "messages[0].role"},
+      {Endpoint::kChatCompletions, R"({"model":"m","messages":[{"content":"x"}]})", "messages[0].role"},
+      {Endpoint::kChatCompletions, R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]})",
+       "messages[0].content[0]"},
+      {Endpoint::kChatCompletions, R"({"model":"m","messages":[{"role":"user","content":"x","mood":1}]})",
+       "messages[0].mood"},
+      {Endpoint::kChatCompletions, R"({"model":"m","prompt":"x","messages":[{"role":"user","content":"x"}]})", "prompt"},
+  };
+  for (const Case& c : cases) {
+    const ApiError error = error_of(c.endpoint, c.body);
+    EXPECT_EQ(error.status(), 400) << c.body;
+    const nlohmann::json body = error.body();
+    EXPECT_EQ(body["error"]["type"], "invalid_request_error") << c.body;
+    EXPECT_TRUE(body["error"]["message"].is_string()) << c.body;
+    EXPECT_TRUE(body["error"].contains("code")) << c.body;
+    if (c.param.empty())
+      EXPECT_TRUE(body["error"]["param"].is_null()) << c.body;
+    else
+      EXPECT_EQ(body["error"]["param"], c.param) << c.body;
+  }
+}
+
+class ServeStreamText : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(STEPWISE_QWEN3_TOKENIZER)) << "run scripts/fetch_tokenizer.sh first";
+    tokenizer_ = std::make_unique<BpeTokenizer>(BpeTokenizer::from_file(STEPWISE_QWEN3_TOKENIZER));
+  }
+  std::string joined(const StreamText& stream) {
+    std::string text;
+    for (const auto& piece : stream.pieces) {
+      EXPECT_FALSE(piece.empty());
+      text += piece;
+    }
+    return text;
+  }
+  std::unique_ptr<BpeTokenizer> tokenizer_;
+};
+
+TEST_F(ServeStreamText, PiecesPerTokenJoinToTheDecodedText) {
+  // "é" and an emoji span several byte-level tokens: no piece may end inside a character.
+  const std::vector<int64_t> tokens = tokenizer_->encode("Caf\xC3\xA9 \xF0\x9F\x98\x80 ok");
+  const StreamText stream = stream_text(*tokenizer_, tokens, {}, {});
+  EXPECT_EQ(stream.text, tokenizer_->decode(tokens, true));
+  EXPECT_EQ(joined(stream), stream.text);
+  for (const auto& piece : stream.pieces) EXPECT_EQ(whole_utf8_prefix(piece), piece.size()) << piece;
+  EXPECT_FALSE(stream.stopped_by_string);
+}
+
+TEST_F(ServeStreamText, DiffusionPiecesFollowTheCommittedLeadingRun) {
+  const std::vector<int64_t> tokens = tokenizer_->encode(" one two three four");
+  ASSERT_EQ(tokens.size(), 4u);
+  // Positions committed at steps 2, 0, 1, 3: the leading run grows only at step 2 (to 3 tokens) and 3.
+  const StreamText stream = stream_text(*tokenizer_, tokens, {2, 0, 1, 3}, {});
+  ASSERT_EQ(stream.pieces.size(), 2u);
+  EXPECT_EQ(stream.pieces[0], " one two three");
+  EXPECT_EQ(stream.pieces[1], " four");
+}
+
+TEST_F(ServeStreamText, StopStringCutsTextAndPieces) {
+  const std::vector<int64_t> tokens = tokenizer_->encode("alpha beta. gamma");
+  const StreamText stream = stream_text(*tokenizer_, tokens, {}, {"zzz", "."});
+  EXPECT_EQ(stream.text, "alpha beta");
+  EXPECT_EQ(joined(stream), "alpha beta");
+  EXPECT_TRUE(stream.stopped_by_string);
+}
+
+TEST(ServeMetricsText, HistogramBucketsAreCumulative) {
+  LatencyHistogram histogram({0.1, 1.0});
+  histogram.observe(0.05);
+  histogram.observe(0.5);
+  histogram.observe(0.5);
+  histogram.observe(3.0);
+  const std::string text = histogram.exposition("t");
+  EXPECT_NE(text.find("t_bucket{le=\"0.1\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_bucket{le=\"1\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_bucket{le=\"+Inf\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_count 4\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace stepwise::serve
