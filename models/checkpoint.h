@@ -18,8 +18,8 @@ namespace stepwise {
 struct LoadOptions {
   torch::ScalarType dtype = torch::kFloat32;  // compute dtype the weights are converted to
   torch::Device device = torch::kCPU;
-  // Quantized weights (GGUF Q8_0 / Q4_0) only dequantized into `dtype`, not also kept for the int8 /
-  // int4 kernels (Transformer::set_group_quantized).
+  // Quantized weights (GGUF Q8_0 / Q4_0, GPTQ-layout checkpoints) only dequantized into `dtype`, not
+  // also kept for the int8 / int4 kernels (Transformer::set_group_quantized).
   bool dequantize = false;
 };
 

@@ -85,8 +85,16 @@ class GptqSource : public TensorSource {
   }
   torch::Tensor load(const std::string& name, torch::ScalarType dtype) const override {
     if (!is_quantized(name)) return store_.load(name, dtype);
-    // The one place quantized linears enter a model: dequantized into its ordinary weights.
+    // Dequantized into the model's ordinary weights (what products of many rows read); the kernels'
+    // copy is handed over in load_gptq_checkpoint.
     return dequantize(matrix(name)).to(dtype);
+  }
+
+  // The quantized linears, by their ".weight" names.
+  std::vector<std::string> quantized_names() const {
+    std::vector<std::string> out;
+    for (const auto& prefix : prefixes_) out.push_back(prefix + ".weight");
+    return out;
   }
 
   GroupQuantizedMatrix matrix(const std::string& name) const {
@@ -182,7 +190,17 @@ std::shared_ptr<Transformer> load_gptq_checkpoint(const std::string& directory, 
   const QuantizationConfig quantization = load_quantization_config(directory);
   TransformerConfig config = load_transformer_config((fs::path(directory) / "config.json").string());
   GptqSource source(directory, quantization, config);
-  return build_transformer(std::move(config), source, directory, options);
+  std::shared_ptr<Transformer> model = build_transformer(std::move(config), source, directory, options);
+  if (options.dequantize || !options.device.is_cpu()) return model;
+  // The one place quantized linears reach the CPU kernels: every matrix whose groups the int8 / int4
+  // kernels read (32, 64 or 128 in-features; 8 bits symmetric) is handed over as it is stored, so
+  // decoding streams 4- or 8-bit weights; other group sizes stay dequantized only.
+  for (const std::string& name : source.quantized_names()) {
+    GroupQuantizedMatrix matrix = source.matrix(name);
+    const bool kernel_groups = matrix.group_size == 32 || matrix.group_size == 64 || matrix.group_size == 128;
+    if (kernel_groups && (matrix.bits == 4 || matrix.symmetric)) model->set_group_quantized(name, matrix);
+  }
+  return model;
 }
 
 void save_gptq_checkpoint(const Transformer& model, const std::map<std::string, GroupQuantizedMatrix>& quantized,

@@ -21,6 +21,8 @@
 #include "models/quantization/gptq_layout.h"
 #include "models/quantization/group_quantizer.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixture_utils.h"
+#include "tests/support/numeric_bounds.h"
 
 namespace stepwise {
 namespace {
@@ -252,7 +254,9 @@ TEST(GptqCheckpoint, IndependentlyPackedCheckpointLoadsAsTheDequantizedModel) {
         ScratchDir dir(std::string(fixture) + std::to_string(bits) + std::to_string(sym));
         const auto dequantized =
             write_reference_gptq(fixture, dir.str(), bits, 32, sym, gptq_quantization_config(bits, 32, sym));
-        const auto loaded = load_checkpoint(dir.str());
+        LoadOptions dense;
+        dense.dequantize = true;
+        const auto loaded = load_checkpoint(dir.str(), dense);
         // The reference model: the fixture with the test's dequantized weights.
         const auto reference = load_checkpoint(kFixtures + "/models/" + fixture);
         {
@@ -266,7 +270,15 @@ TEST(GptqCheckpoint, IndependentlyPackedCheckpointLoadsAsTheDequantizedModel) {
         torch::Tensor tokens = torch::tensor({{1, 5, 9, 200, 17, 33}}, torch::kInt64);
         torch::Tensor positions = torch::arange(6, torch::kInt64).view({1, 6});
         // Same weights bit for bit, same operations in the same process: the logits are equal exactly.
-        EXPECT_TRUE(torch::equal(loaded->forward(tokens, positions), reference->forward(tokens, positions)));
+        const torch::Tensor expected = reference->forward(tokens, positions);
+        EXPECT_TRUE(torch::equal(loaded->forward(tokens, positions), expected));
+        // Loaded for the int8 / int4 kernels (the default): the same weights through another summation
+        // order, so within the float32 bound of the forward.
+        const auto on_kernels = load_checkpoint(dir.str());
+        testing::expect_within_bound(
+            testing::max_abs_difference(on_kernels->forward(tokens, positions), expected),
+            testing::float32_bound(testing::max_abs(expected), testing::forward_reduction_length(reference->config(), 6)),
+            "kernel path against the dequantized model");
         EXPECT_EQ(load_quantization_config(dir.str()).scheme.bits, bits);
       }
 }
