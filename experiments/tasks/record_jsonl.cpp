@@ -28,7 +28,7 @@ void for_each_json_line(const std::string& path, const std::function<void(const 
     nlohmann::json value;
     try {
       value = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors and out-of-range numbers (1E681614)
       fail(path, ":", line_number, ": not valid JSON (", e.what(), ")");
     }
     check(value.is_object(), path, ":", line_number, ": expected a JSON object, got ", value.type_name());
