@@ -13,6 +13,7 @@ namespace {
 
 std::atomic<bool> kernels_enabled{true};
 std::atomic<int64_t> kernel_products{0};
+std::atomic<int64_t> kernel_worker_chunks{0};
 
 // Panels per thread chunk: at least ~64 KiB of weights, so tiny layers do not pay for a parallel region.
 int64_t grain_panels(const kernels::PackedWeight& packed) {
@@ -31,6 +32,7 @@ std::string format_label(const kernels::PackedWeight& packed) {
 void set_linear_kernels_enabled(bool enabled) { kernels_enabled.store(enabled); }
 bool linear_kernels_enabled() { return kernels_enabled.load(); }
 int64_t linear_kernel_products() { return kernel_products.load(); }
+int64_t linear_kernel_worker_chunks() { return kernel_worker_chunks.load(); }
 
 std::shared_ptr<PackedLinears> PackedLinears::create(const std::vector<torch::Tensor>& weights) {
   auto out = std::make_shared<PackedLinears>();
@@ -120,6 +122,7 @@ std::optional<torch::Tensor> PackedLinears::linear(const torch::Tensor& x, const
   const kernels::Isa isa = isa_;
   at::parallel_for(0, packed.panels(), grain_panels(packed), [&](int64_t begin, int64_t end) {
     kernels::matmul(packed, activations, y, out_features, begin, end, isa);
+    if (at::get_thread_num() != 0) kernel_worker_chunks.fetch_add(1, std::memory_order_relaxed);
   });
   kernel_products.fetch_add(1, std::memory_order_relaxed);
   if (bias.defined()) output.add_(bias.to(torch::kFloat32));

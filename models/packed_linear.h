@@ -67,5 +67,8 @@ void set_linear_kernels_enabled(bool enabled);
 bool linear_kernels_enabled();
 // Products computed on the kernels so far in this process (for tests and diagnostics).
 int64_t linear_kernel_products();
+// Chunks of those products that ran on an intra-op worker thread rather than the calling thread: stays 0
+// when the products are not split over the threads (for tests and diagnostics).
+int64_t linear_kernel_worker_chunks();
 
 }  // namespace stepwise

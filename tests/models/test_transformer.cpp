@@ -108,6 +108,26 @@ TEST(Transformer, BFloat16ComputeStaysClose) {
   EXPECT_TRUE(torch::equal(logits.argmax(-1).masked_select(decided), reference.argmax(-1).masked_select(decided)));
 }
 
+// With two intra-op threads a product large enough for several chunks is split over both: some chunk runs
+// on the worker thread (this fails when the kernels' file is built without OpenMP, where at::parallel_for
+// runs every chunk on the caller), and the split result is the float32 product of the same values.
+TEST(Transformer, KernelProductsAreSplitOverTheIntraOpThreads) {
+  const int previous_threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  torch::manual_seed(7);
+  const torch::Tensor weight = torch::randn({4096, 512}).to(torch::kBFloat16);  // (N, K): 4 MiB, many chunks
+  const torch::Tensor x = torch::randn({1, 512}).to(torch::kBFloat16);          // (M, K)
+  const auto linears = PackedLinears::create({weight});
+  const int64_t before = linear_kernel_worker_chunks();
+  const std::optional<torch::Tensor> y = linears->linear(x, weight, torch::Tensor());  // (M, N) bfloat16
+  torch::set_num_threads(previous_threads);
+  ASSERT_TRUE(y.has_value());
+  EXPECT_GT(linear_kernel_worker_chunks() - before, 0);
+  const torch::Tensor reference = torch::matmul(x.to(torch::kFloat32), weight.to(torch::kFloat32).t());  // (M, N)
+  // float32 accumulation in another order, then one rounding to bfloat16 (relative 2^-8).
+  EXPECT_TRUE(torch::allclose(y->to(torch::kFloat32), reference, /*rtol=*/1.0 / 128, /*atol=*/1e-3));
+}
+
 // On the CPU a bfloat16 model's small products (here all 11 rows) run on the project's kernels
 // (models/packed_linear.h); with them switched off, on LibTorch's oneDNN. Both accumulate in float32 and
 // round every op's output to bfloat16, in different orders: the logits are within the bound for two
