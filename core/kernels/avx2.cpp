@@ -1,9 +1,9 @@
 // The AVX2 / FMA path of kernels::matmul() (compiled with -mavx2 -mfma -mf16c). bfloat16 weights are read
-// row-major, two features at a time against up to kTileRows rows of x; for int8 / int4 a 16-feature panel
-// is two ymm halves and a register tile holds up to kTileRows rows of x times one panel. Every weight
-// vector loaded feeds all rows of the tile. Weights are widened or dequantized to float32 in registers
-// exactly as PackedWeight::weight_at does, then multiplied and added with FMA. Each output is the same
-// sequence of operations for any M and panel range.
+// row-major, two features at a time against up to kTileRows rows of x, the next tile's rows prefetched
+// meanwhile; for int8 / int4 a 16-feature panel is two ymm halves and a register tile holds up to
+// kTileRows rows of x times one panel. Every weight vector loaded feeds all rows of the tile. Weights are
+// widened or dequantized to float32 in registers exactly as PackedWeight::weight_at does, then multiplied
+// and added with FMA. Each output is the same sequence of operations for any M and panel range.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -47,6 +47,13 @@ inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(quarter, _mm_movehdup_ps(quarter)));
 }
 
+// Row r of a bfloat16 tile is streamed 64 bytes at a time; the same bytes of row r of the next tile (R
+// rows further) are prefetched meanwhile, as on the AVX-512 path. A prefetch past the matrix is harmless.
+inline void prefetch_next_tile(const uint16_t* w, int64_t in_features, int tile_rows, int r, int64_t k) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(w) + static_cast<uintptr_t>(((tile_rows + r) * in_features + k) * 2);
+  _mm_prefetch(reinterpret_cast<const char*>(at), _MM_HINT_T0);
+}
+
 // bfloat16 weights, row-major: a tile is MR rows of x times R features, one accumulator each over 16
 // consecutive k (two FMAs of 8, the weights widened to float32 exactly); the last K mod 16 weights
 // and x values come from zero-padded copies. Each accumulator is summed to one float at the end.
@@ -78,7 +85,10 @@ struct BFloat16RowsFma {
     const float* xs[MR];
     int64_t k = 0;
     for (; k + 16 <= in_features; k += 16) {
-      for (int r = 0; r < R; ++r) rows[r] = w + r * in_features + k;
+      for (int r = 0; r < R; ++r) {
+        rows[r] = w + r * in_features + k;
+        if (k % 32 == 0) prefetch_next_tile(w, in_features, R, r, k);
+      }
       for (int m = 0; m < MR; ++m) xs[m] = x + m * x_stride + k;
       step(rows, xs);
     }
