@@ -148,9 +148,9 @@ std::vector<float> run(const PackedWeight& weight, const Problem& p, Isa isa, in
 // Each path forms every product x*w exactly (FMA, or vdpbf16ps on bfloat16 operands) or with one float32
 // rounding (reference), then adds K of them in float32 in some order: by Higham 3.1 the result is within
 // gamma_(K+1) * sum|x_k w_k| of the exact value, and gamma_(K+1) <= K * eps for K >= 1, i.e.
-// float32_bound(sum|x_k w_k|, K) from tests/support/numeric_bounds.h. The AVX-512 int8 / int4 paths with bfloat16
-// x instead sum q * x exactly-multiplied over each group (g additions), then add scale * partial once per
-// group (K / g fused roundings), and the dequantized weight they are compared with is itself q * scale
+// float32_bound(sum|x_k w_k|, K) from tests/support/numeric_bounds.h. The AVX-512 int8 / int4 paths with
+// bfloat16 x and the AVX2 int8 / int4 paths (float32 x, FMA) instead sum q * x or (q - z) * x, exactly
+// multiplied, over each group (g additions), then add scale * partial once per group (K / g fused roundings), and the dequantized weight they are compared with is itself q * scale
 // rounded once (relative u): at most (g + K / g + 2) u <= K * eps (K >= g >= 32) relative to the same sum,
 // inside the same bound. (vdpbf16ps flushes subnormals; the random operands are far from that range.)
 void expect_matches_float64(const Problem& p, const std::vector<float>& y, const std::string& what) {
