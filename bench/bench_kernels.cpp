@@ -5,6 +5,8 @@
 //                      and int4 (group 32) weights, bfloat16 x, split over the torch threads like the
 //                      model's linear layers; GB/s of packed weight bytes and the fraction of the read
 //                      bandwidth. Small shapes cycle through enough copies (>= 512 MiB) to defeat the caches.
+//   kernel_in_cache/FORMAT/256x896/rows:M   the same product on one thread over one 256 x 896 matrix that
+//                      stays in the L2 cache: the arithmetic cost alone, in seconds per 32 weights
 // The path is the one STEPWISE_KERNELS selects (default: the best this CPU has).
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
@@ -140,6 +142,25 @@ void kernel_product(benchmark::State& state, WeightFormat format, int64_t k, int
   state.SetLabel(kernels::isa_name(isa));
 }
 
+// One thread, one small matrix read over and over (L2-resident): what the arithmetic of a tile costs
+// without the memory stream.
+void kernel_in_cache(benchmark::State& state, WeightFormat format, int64_t rows) {
+  constexpr int64_t kN = 256, kK = 896;
+  const PackedWeight weight = make_weight(format, kN, kK, 1);
+  std::vector<uint16_t> x(static_cast<size_t>(rows * kK), 0x3f80);  // bfloat16 1.0
+  std::vector<float> y(static_cast<size_t>(rows * kN));
+  const kernels::Activations activations{x.data(), kernels::ElementType::kBFloat16, rows, kK};
+  const kernels::Isa isa = kernels::active_isa();
+  for (auto _ : state) {
+    kernels::matmul(weight, activations, y.data(), kN, 0, weight.panels(), isa);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["seconds_per_32_weights"] =
+      benchmark::Counter(static_cast<double>(kN * kK) / 32.0, benchmark::Counter::kIsIterationInvariantRate |
+                                                                   benchmark::Counter::kInvert);
+  state.SetLabel(kernels::isa_name(isa));
+}
+
 void register_benchmarks() {
   using benchmark::RegisterBenchmark;
   RegisterBenchmark("read_bandwidth/stream_sum", read_bandwidth)->UseRealTime()->Iterations(8)->Unit(benchmark::kMillisecond);
@@ -150,6 +171,13 @@ void register_benchmarks() {
   const Shape shapes[] = {{"qkv_896x1152", 896, 1152}, {"o_896x896", 896, 896}, {"gate_up_896x9728", 896, 9728},
                           {"down_4864x896", 4864, 896}, {"head_896x151936", 896, 151936}};
   for (WeightFormat format : {WeightFormat::kBFloat16, WeightFormat::kInt8, WeightFormat::kInt4}) {
+    for (int64_t rows : {1, 8, 16}) {
+      const std::string name = std::string("kernel_in_cache/") + kernels::format_name(format) + "/256x896/rows:" +
+                               std::to_string(rows);
+      RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { kernel_in_cache(state, format, rows); })
+          ->MinTime(0.3)
+          ->Unit(benchmark::kMicrosecond);
+    }
     for (const Shape& shape : shapes) {
       for (int64_t rows : {1, 4, 8, 16}) {
         const std::string name = std::string("kernel/") + kernels::format_name(format) + "/" + shape.label +

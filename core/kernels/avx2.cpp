@@ -1,9 +1,10 @@
 // The AVX2 / FMA path of kernels::matmul() (compiled with -mavx2 -mfma -mf16c). bfloat16 weights are read
-// row-major, two features at a time against up to kTileRows rows of x; for int8 / int4 a 16-feature panel
-// is two ymm halves and a register tile holds up to kTileRows rows of x times one panel. Every weight
-// vector loaded feeds all rows of the tile. Weights are widened or dequantized to float32 in registers
-// exactly as PackedWeight::weight_at does, then multiplied and added with FMA. Each output is the same
-// sequence of operations for any M and panel range.
+// row-major, two features at a time against up to kTileRows rows of x, the next tile's rows prefetched
+// meanwhile, widened to float32 (exact) and FMA'd. For int8 / int4 a 16-feature panel is two ymm halves
+// and a register tile holds up to kTileRows rows of x times one panel (the next panel prefetched): q or
+// q - z, exact in float32, FMA'd against x into a partial sum per group, scaled once per group. Every
+// weight vector loaded feeds all rows of the tile. Each output is the same sequence of operations for any
+// M and panel range.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -41,10 +42,23 @@ inline void store(const Tile& t, int m, const __m256 low, const __m256 high) {
 
 inline const uint8_t* panel_data(const Tile& t) { return t.weight->data.get() + t.panel * t.weight->panel_bytes; }
 
+// The same 64-byte line of the next panel (the next tile's weights), prefetched while this one is read.
+// A prefetch past the matrix is harmless.
+inline void prefetch_next_panel(const Tile& t, const uint8_t* at) {
+  _mm_prefetch(reinterpret_cast<const char*>(at + t.weight->panel_bytes), _MM_HINT_T0);
+}
+
 inline float horizontal_sum(__m256 v) {
   const __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
   return _mm_cvtss_f32(_mm_add_ss(quarter, _mm_movehdup_ps(quarter)));
+}
+
+// Row r of a bfloat16 tile is streamed 64 bytes at a time; the same bytes of row r of the next tile (R
+// rows further) are prefetched meanwhile, as on the AVX-512 path. A prefetch past the matrix is harmless.
+inline void prefetch_next_tile(const uint16_t* w, int64_t in_features, int tile_rows, int r, int64_t k) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(w) + static_cast<uintptr_t>(((tile_rows + r) * in_features + k) * 2);
+  _mm_prefetch(reinterpret_cast<const char*>(at), _MM_HINT_T0);
 }
 
 // bfloat16 weights, row-major: a tile is MR rows of x times R features, one accumulator each over 16
@@ -78,7 +92,10 @@ struct BFloat16RowsFma {
     const float* xs[MR];
     int64_t k = 0;
     for (; k + 16 <= in_features; k += 16) {
-      for (int r = 0; r < R; ++r) rows[r] = w + r * in_features + k;
+      for (int r = 0; r < R; ++r) {
+        rows[r] = w + r * in_features + k;
+        if (k % 32 == 0) prefetch_next_tile(w, in_features, R, r, k);
+      }
       for (int m = 0; m < MR; ++m) xs[m] = x + m * x_stride + k;
       step(rows, xs);
     }
@@ -130,6 +147,25 @@ void drive_bfloat16_rows(const PackedWeight& weight, const PaddedRows& x, float*
   }
 }
 
+// Per-group partial sums of a quantized tile: partial[m][h] sums q * x (int8) or (q - z) * x (int4) over
+// one group in ymm registers, the weights exact small integers in float32; then acc[m][h] += partial *
+// scale once per group. The acc values live in a float array (stack, L1-resident), so the registers hold
+// the tile's 8 partial sums, the weights and x; no multiply by the scale per weight.
+template <int MR>
+struct PartialSums {
+  alignas(32) float acc[MR][kPanelWidth] = {};
+
+  void add_group(const __m256 (&partial)[MR][2], const float* scales) {
+    const __m256 scale[2] = {_mm256_loadu_ps(scales), _mm256_loadu_ps(scales + 8)};
+    for (int m = 0; m < MR; ++m)
+      for (int h = 0; h < 2; ++h)
+        _mm256_store_ps(acc[m] + 8 * h, _mm256_fmadd_ps(partial[m][h], scale[h], _mm256_load_ps(acc[m] + 8 * h)));
+  }
+  void store_all(const Tile& t) const {
+    for (int m = 0; m < MR; ++m) store(t, m, _mm256_load_ps(acc[m]), _mm256_load_ps(acc[m] + 8));
+  }
+};
+
 struct Int8Fma {
   template <int MR>
   static void run(const Tile& t) {
@@ -137,23 +173,25 @@ struct Int8Fma {
     const int64_t groups = weight.groups(), group_size = weight.group_size;
     const uint8_t* base = panel_data(t);
     const float* scales = weight.scales.data() + t.panel * groups * kPanelWidth;
-    __m256 acc[MR][2];
-    for (int m = 0; m < MR; ++m) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
+    PartialSums<MR> sums;
     for (int64_t g = 0; g < groups; ++g) {
-      const __m256 scale[2] = {_mm256_loadu_ps(scales + g * kPanelWidth), _mm256_loadu_ps(scales + g * kPanelWidth + 8)};
+      __m256 partial[MR][2];  // sum over the group of q * x
+      for (int m = 0; m < MR; ++m) partial[m][0] = partial[m][1] = _mm256_setzero_ps();
       for (int64_t k = g * group_size; k < (g + 1) * group_size; ++k) {
-        __m256 w[2];  // dequantized W[n][k], q * scale
+        if (k % 4 == 0) prefetch_next_panel(t, base + k * kPanelWidth);  // 16 bytes per k
+        __m256 w[2];  // q of W[n][k], exact in float32
         for (int h = 0; h < 2; ++h) {
           const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(base + k * kPanelWidth + h * 8));
-          w[h] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), scale[h]);
+          w[h] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
         }
         for (int m = 0; m < MR; ++m) {
           const __m256 xv = _mm256_broadcast_ss(t.x + m * t.x_stride + k);
-          for (int h = 0; h < 2; ++h) acc[m][h] = _mm256_fmadd_ps(w[h], xv, acc[m][h]);
+          for (int h = 0; h < 2; ++h) partial[m][h] = _mm256_fmadd_ps(w[h], xv, partial[m][h]);
         }
       }
+      sums.add_group(partial, scales + g * kPanelWidth);
     }
-    for (int m = 0; m < MR; ++m) store(t, m, acc[m][0], acc[m][1]);
+    sums.store_all(t);
   }
 };
 
@@ -168,33 +206,35 @@ struct Int4Fma {
     const __m256 symmetric = _mm256_set1_ps(8388616.0f);  // 2^23 + 8: z = 8 without zero points
     const __m256i low_nibble = _mm256_set1_epi32(0x0f);
     const __m256i exponent = _mm256_set1_epi32(0x4b000000);  // float 2^23: bits | q = 2^23 + q
-    __m256 acc[MR][2];
-    for (int m = 0; m < MR; ++m) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
+    PartialSums<MR> sums;
     for (int64_t g = 0; g < groups; ++g) {
-      const __m256 scale[2] = {_mm256_loadu_ps(scales + g * kPanelWidth), _mm256_loadu_ps(scales + g * kPanelWidth + 8)};
       const __m256 zero[2] = {zeros != nullptr ? _mm256_loadu_ps(zeros + g * kPanelWidth) : symmetric,
                               zeros != nullptr ? _mm256_loadu_ps(zeros + g * kPanelWidth + 8) : symmetric};
+      __m256 partial[MR][2];  // sum over the group of (q - z) * x
+      for (int m = 0; m < MR; ++m) partial[m][0] = partial[m][1] = _mm256_setzero_ps();
       for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
-        __m256 even[2], odd[2];  // dequantized W[n][2 pair], W[n][2 pair + 1]: (q - z) * scale
+        if (pair % 4 == 0) prefetch_next_panel(t, base + pair * kPanelWidth);  // 16 bytes per pair
+        __m256 even[2], odd[2];  // q - z of W[n][2 pair], W[n][2 pair + 1], exact in float32
         for (int h = 0; h < 2; ++h) {
           const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(base + pair * kPanelWidth + h * 8));
           const __m256i wide = _mm256_cvtepu8_epi32(bytes);
           const __m256 low = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(wide, low_nibble), exponent));
           const __m256 high = _mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(wide, 4), exponent));
-          even[h] = _mm256_mul_ps(_mm256_sub_ps(low, zero[h]), scale[h]);
-          odd[h] = _mm256_mul_ps(_mm256_sub_ps(high, zero[h]), scale[h]);
+          even[h] = _mm256_sub_ps(low, zero[h]);
+          odd[h] = _mm256_sub_ps(high, zero[h]);
         }
         for (int m = 0; m < MR; ++m) {
           const __m256 x0 = _mm256_broadcast_ss(t.x + m * t.x_stride + 2 * pair);
           const __m256 x1 = _mm256_broadcast_ss(t.x + m * t.x_stride + 2 * pair + 1);
           for (int h = 0; h < 2; ++h) {
-            acc[m][h] = _mm256_fmadd_ps(even[h], x0, acc[m][h]);
-            acc[m][h] = _mm256_fmadd_ps(odd[h], x1, acc[m][h]);
+            partial[m][h] = _mm256_fmadd_ps(even[h], x0, partial[m][h]);
+            partial[m][h] = _mm256_fmadd_ps(odd[h], x1, partial[m][h]);
           }
         }
       }
+      sums.add_group(partial, scales + g * kPanelWidth);
     }
-    for (int m = 0; m < MR; ++m) store(t, m, acc[m][0], acc[m][1]);
+    sums.store_all(t);
   }
 };
 

@@ -7,7 +7,8 @@
 // For int8 / int4 panels a register tile holds up to kTileRows rows of x times kTilePanels panels of 16
 // output features, one zmm float32 accumulator each; every weight vector loaded feeds all rows of the tile.
 //   int8 / int4, bfloat16 x: q (int8) or q - z (int4), exact in bfloat16, against x with vdpbf16ps into a
-//                per-group partial sum, scaled once per group;
+//                per-group partial sum (the tile's 24 partial sums in registers, the scaled totals in an
+//                L1 array), scaled once per group; the next tile's weights are prefetched meanwhile;
 //   int8 / int4, float32 x: weights dequantized in registers exactly as PackedWeight::weight_at, then FMA.
 // Panels are visited in groups of kTilePanels (the remainder one at a time) and rows in tiles, so each
 // output is the same sequence of operations for any M and panel range.
@@ -232,8 +233,36 @@ inline __m512bh to_bfloat16_pairs(__m512 even, __m512 odd, __m512i interleave) {
   return (__m512bh)_mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(odd, even));
 }
 
+// The weights of the next tile start P panels further on: each 64-byte line of a panel is prefetched
+// there one tile ahead, as the bfloat16 row kernels do. A prefetch past the matrix is harmless.
+template <int P>
+inline void prefetch_next_panels(const uint8_t* const* base, int64_t panel_bytes, int64_t offset) {
+  for (int p = 0; p < P; ++p) _mm_prefetch(reinterpret_cast<const char*>(base[p] + P * panel_bytes + offset), _MM_HINT_T0);
+}
+
+// Per-group partial sums of a quantized tile: partial[m][p] sums q * x over one group in zmm registers,
+// then acc[m][p] += partial[m][p] * scale once per group. The acc values live in a float array (stack,
+// L1-resident), so a tile of 8 rows x 3 panels keeps all 24 partial sums in registers; the weights of a
+// group are converted to bfloat16 once and feed every row of the tile.
+template <int MR, int P>
+struct PartialSums {
+  alignas(64) float acc[MR][P][kPanelWidth] = {};
+
+  void add_group(const __m512 (&partial)[MR][P], const float* const* scales, int64_t group) {
+    for (int p = 0; p < P; ++p) {
+      const __m512 scale = _mm512_loadu_ps(scales[p] + group * kPanelWidth);
+      for (int m = 0; m < MR; ++m)
+        _mm512_store_ps(acc[m][p], _mm512_fmadd_ps(partial[m][p], scale, _mm512_load_ps(acc[m][p])));
+    }
+  }
+  void store_all(const Tile& t) const {
+    for (int m = 0; m < MR; ++m)
+      for (int p = 0; p < P; ++p) store(t, m, p, _mm512_load_ps(acc[m][p]));
+  }
+};
+
 // int8 weights, bfloat16 x: q (exact in bfloat16) against x with vdpbf16ps into a per-group partial sum,
-// then acc += partial * scale once per group. Two accumulators per tile entry, hence smaller tiles.
+// then acc += partial * scale once per group (PartialSums).
 struct Int8Dot {
   template <int MR, int P>
   static void run(const Tile& t) {
@@ -246,39 +275,37 @@ struct Int8Dot {
       base[p] = panel_data(t, p);
       scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
     }
-    __m512 acc[MR][P];
-    for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    PartialSums<MR, P> sums;
+    constexpr int kPairsPerLine = 64 / (2 * kPanelWidth);  // 32 bytes of a panel per pair
     for (int64_t g = 0; g < groups; ++g) {
       __m512 partial[MR][P];  // sum over the group of q * x
       for (int m = 0; m < MR; ++m)
         for (int p = 0; p < P; ++p) partial[m][p] = _mm512_setzero_ps();
-      for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
-        __m512bh w[P];
-        for (int p = 0; p < P; ++p) {
-          // W[n][2 pair] and W[n][2 pair + 1] bytes interleaved per feature (features 0..7, then 8..15),
-          // widened to float32 (exact), then rounded (exactly) to bfloat16 pairs in feature order.
-          const uint8_t* at = base[p] + 2 * pair * kPanelWidth;
-          const __m128i even = _mm_load_si128(reinterpret_cast<const __m128i*>(at));
-          const __m128i odd = _mm_load_si128(reinterpret_cast<const __m128i*>(at + kPanelWidth));
-          const __m512 low = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpacklo_epi8(even, odd)));
-          const __m512 high = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpackhi_epi8(even, odd)));
-          w[p] = (__m512bh)_mm512_cvtne2ps_pbh(high, low);
-        }
-        for (int m = 0; m < MR; ++m) {
-          int32_t both;
-          std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
-          const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
-          for (int p = 0; p < P; ++p) partial[m][p] = _mm512_dpbf16_ps(partial[m][p], w[p], xv);
+      for (int64_t line = g * group_pairs; line < (g + 1) * group_pairs; line += kPairsPerLine) {
+        prefetch_next_panels<P>(base, weight.panel_bytes, 2 * line * kPanelWidth);
+        for (int64_t pair = line; pair < line + kPairsPerLine; ++pair) {
+          __m512bh w[P];
+          for (int p = 0; p < P; ++p) {
+            // W[n][2 pair] and W[n][2 pair + 1] bytes interleaved per feature (features 0..7, then 8..15),
+            // widened to float32 (exact), then rounded (exactly) to bfloat16 pairs in feature order.
+            const uint8_t* at = base[p] + 2 * pair * kPanelWidth;
+            const __m128i even = _mm_load_si128(reinterpret_cast<const __m128i*>(at));
+            const __m128i odd = _mm_load_si128(reinterpret_cast<const __m128i*>(at + kPanelWidth));
+            const __m512 low = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpacklo_epi8(even, odd)));
+            const __m512 high = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpackhi_epi8(even, odd)));
+            w[p] = (__m512bh)_mm512_cvtne2ps_pbh(high, low);
+          }
+          for (int m = 0; m < MR; ++m) {
+            int32_t both;
+            std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
+            const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
+            for (int p = 0; p < P; ++p) partial[m][p] = _mm512_dpbf16_ps(partial[m][p], w[p], xv);
+          }
         }
       }
-      for (int p = 0; p < P; ++p) {
-        const __m512 scale = _mm512_loadu_ps(scales[p] + g * kPanelWidth);
-        for (int m = 0; m < MR; ++m) acc[m][p] = _mm512_fmadd_ps(partial[m][p], scale, acc[m][p]);
-      }
+      sums.add_group(partial, scales, g);
     }
-    for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+    sums.store_all(t);
   }
 };
 
@@ -300,6 +327,15 @@ inline __m512i symmetric_int4_table() {
 struct Int4Dot {
   template <int MR, int P>
   static void run(const Tile& t) {
+    if (t.weight->zero_offsets.empty()) {
+      run_group_sums<MR, P, true>(t);
+    } else {
+      run_group_sums<MR, P, false>(t);
+    }
+  }
+
+  template <int MR, int P, bool kSymmetric>
+  static void run_group_sums(const Tile& t) {
     const PackedWeight& weight = *t.weight;
     const int64_t groups = weight.groups(), group_pairs = weight.group_size / 2;
     const auto* x = static_cast<const uint16_t*>(t.x);
@@ -309,55 +345,52 @@ struct Int4Dot {
     for (int p = 0; p < P; ++p) {
       base[p] = panel_data(t, p);
       scales[p] = weight.scales.data() + (t.panel + p) * groups * kPanelWidth;
-      zeros[p] = weight.zero_offsets.empty() ? nullptr : weight.zero_offsets.data() + (t.panel + p) * groups * kPanelWidth;
+      zeros[p] = kSymmetric ? nullptr : weight.zero_offsets.data() + (t.panel + p) * groups * kPanelWidth;
     }
     const __m512i interleave = pair_interleave();
     const __m512i low_nibble = _mm512_set1_epi32(0x0f);
     const __m512 offset_base = _mm512_set1_ps(8388608.0f);  // zero offsets are 2^23 + z
-    const bool symmetric = weight.zero_offsets.empty();
     const __m512i table = symmetric_int4_table();
     const __m512i both_nibbles = _mm512_set1_epi32(0x000f000f);
-    __m512 acc[MR][P];
-    for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) acc[m][p] = _mm512_setzero_ps();
+    PartialSums<MR, P> sums;
+    constexpr int kPairsPerLine = 64 / kPanelWidth;  // 16 bytes of a panel per pair
     for (int64_t g = 0; g < groups; ++g) {
       __m512i zero[P];
       for (int p = 0; p < P; ++p)
-        zero[p] = zeros[p] != nullptr
-                      ? _mm512_cvtps_epi32(_mm512_sub_ps(_mm512_loadu_ps(zeros[p] + g * kPanelWidth), offset_base))
-                      : _mm512_set1_epi32(8);
+        zero[p] = kSymmetric
+                      ? _mm512_set1_epi32(8)
+                      : _mm512_cvtps_epi32(_mm512_sub_ps(_mm512_loadu_ps(zeros[p] + g * kPanelWidth), offset_base));
       __m512 partial[MR][P];  // sum over the group of (q - z) * x
       for (int m = 0; m < MR; ++m)
         for (int p = 0; p < P; ++p) partial[m][p] = _mm512_setzero_ps();
-      for (int64_t pair = g * group_pairs; pair < (g + 1) * group_pairs; ++pair) {
-        __m512bh w[P];
-        for (int p = 0; p < P; ++p) {
-          const __m512i wide =
-              _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(base[p] + pair * kPanelWidth)));
-          if (symmetric) {
-            // Per feature, word 0 = the low nibble (k even), word 1 = the high nibble: (wide | wide << 12) & mask.
-            const __m512i index = _mm512_ternarylogic_epi32(wide, _mm512_slli_epi32(wide, 12), both_nibbles, 0xa8);
-            w[p] = (__m512bh)_mm512_permutexvar_epi16(index, table);
-          } else {
-            const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(wide, low_nibble), zero[p]));
-            const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(wide, 4), zero[p]));
-            w[p] = to_bfloat16_pairs(even, odd, interleave);
+      for (int64_t line = g * group_pairs; line < (g + 1) * group_pairs; line += kPairsPerLine) {
+        prefetch_next_panels<P>(base, weight.panel_bytes, line * kPanelWidth);
+        for (int64_t pair = line; pair < line + kPairsPerLine; ++pair) {
+          __m512bh w[P];
+          for (int p = 0; p < P; ++p) {
+            const __m512i wide =
+                _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(base[p] + pair * kPanelWidth)));
+            if (kSymmetric) {
+              // Per feature, word 0 = the low nibble (k even), word 1 = the high nibble: (wide | wide << 12) & mask.
+              const __m512i index = _mm512_ternarylogic_epi32(wide, _mm512_slli_epi32(wide, 12), both_nibbles, 0xa8);
+              w[p] = (__m512bh)_mm512_permutexvar_epi16(index, table);
+            } else {
+              const __m512 even = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(wide, low_nibble), zero[p]));
+              const __m512 odd = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(wide, 4), zero[p]));
+              w[p] = to_bfloat16_pairs(even, odd, interleave);
+            }
+          }
+          for (int m = 0; m < MR; ++m) {
+            int32_t both;
+            std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
+            const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
+            for (int p = 0; p < P; ++p) partial[m][p] = _mm512_dpbf16_ps(partial[m][p], w[p], xv);
           }
         }
-        for (int m = 0; m < MR; ++m) {
-          int32_t both;
-          std::memcpy(&both, x + m * t.x_stride + 2 * pair, sizeof both);
-          const __m512bh xv = (__m512bh)_mm512_set1_epi32(both);
-          for (int p = 0; p < P; ++p) partial[m][p] = _mm512_dpbf16_ps(partial[m][p], w[p], xv);
-        }
       }
-      for (int p = 0; p < P; ++p) {
-        const __m512 scale = _mm512_loadu_ps(scales[p] + g * kPanelWidth);
-        for (int m = 0; m < MR; ++m) acc[m][p] = _mm512_fmadd_ps(partial[m][p], scale, acc[m][p]);
-      }
+      sums.add_group(partial, scales, g);
     }
-    for (int m = 0; m < MR; ++m)
-      for (int p = 0; p < P; ++p) store(t, m, p, acc[m][p]);
+    sums.store_all(t);
   }
 };
 
@@ -386,32 +419,6 @@ void drive(const PackedWeight& weight, const void* x, int64_t element_bytes, con
       const int count = static_cast<int>(std::min<int64_t>(kTileRows, rows.rows - row));
       if (group) {
         run_rows<Kernel, kTilePanels>(count, tile);
-      } else {
-        run_rows<Kernel, 1>(count, tile);
-      }
-    }
-    panel += group ? kTilePanels : 1;
-  }
-}
-
-// For the kernels with a partial sum per accumulator (Int8Dot, Int4Dot): up to 4 rows take tiles of
-// 3 panels (24 zmm accumulators), more rows tiles of 8 rows and 1 panel (16).
-template <class Kernel>
-void drive_partial_sums(const PackedWeight& weight, const PaddedRows& rows, float* y, int64_t y_stride,
-                        int64_t panel_begin, int64_t panel_end) {
-  constexpr int kFewRows = 4;
-  for (int64_t panel = panel_begin; panel < panel_end;) {
-    const bool group = rows.rows <= kFewRows && panel_end - panel >= kTilePanels;
-    for (int64_t row = 0; row < rows.rows; row += kTileRows) {
-      const Tile tile{&weight, rows.bf16 + row * rows.stride, rows.stride, panel, y + row * y_stride, y_stride};
-      const int count = static_cast<int>(std::min<int64_t>(kTileRows, rows.rows - row));
-      if (group) {
-        switch (count) {
-          case 1: Kernel::template run<1, kTilePanels>(tile); break;
-          case 2: Kernel::template run<2, kTilePanels>(tile); break;
-          case 3: Kernel::template run<3, kTilePanels>(tile); break;
-          default: Kernel::template run<4, kTilePanels>(tile); break;
-        }
       } else {
         run_rows<Kernel, 1>(count, tile);
       }
@@ -475,14 +482,14 @@ void matmul_avx512(const PackedWeight& weight, const PaddedRows& x, float* y, in
       break;
     case WeightFormat::kInt8:
       if (x.bf16 != nullptr) {
-        drive_partial_sums<Int8Dot>(weight, x, y, y_stride, panel_begin, panel_end);
+        drive<Int8Dot>(weight, x.bf16, 2, x, y, y_stride, panel_begin, panel_end);
       } else {
         drive<Int8Fma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
       }
       break;
     case WeightFormat::kInt4:
       if (x.bf16 != nullptr) {
-        drive_partial_sums<Int4Dot>(weight, x, y, y_stride, panel_begin, panel_end);
+        drive<Int4Dot>(weight, x.bf16, 2, x, y, y_stride, panel_begin, panel_end);
       } else {
         drive<Int4Fma>(weight, x.f32, 4, x, y, y_stride, panel_begin, panel_end);
       }

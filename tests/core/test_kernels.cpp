@@ -148,9 +148,9 @@ std::vector<float> run(const PackedWeight& weight, const Problem& p, Isa isa, in
 // Each path forms every product x*w exactly (FMA, or vdpbf16ps on bfloat16 operands) or with one float32
 // rounding (reference), then adds K of them in float32 in some order: by Higham 3.1 the result is within
 // gamma_(K+1) * sum|x_k w_k| of the exact value, and gamma_(K+1) <= K * eps for K >= 1, i.e.
-// float32_bound(sum|x_k w_k|, K) from tests/support/numeric_bounds.h. The AVX-512 int8 / int4 paths with bfloat16
-// x instead sum q * x exactly-multiplied over each group (g additions), then add scale * partial once per
-// group (K / g fused roundings), and the dequantized weight they are compared with is itself q * scale
+// float32_bound(sum|x_k w_k|, K) from tests/support/numeric_bounds.h. The AVX-512 int8 / int4 paths with
+// bfloat16 x and the AVX2 int8 / int4 paths (float32 x, FMA) instead sum q * x or (q - z) * x, exactly
+// multiplied, over each group (g additions), then add scale * partial once per group (K / g fused roundings), and the dequantized weight they are compared with is itself q * scale
 // rounded once (relative u): at most (g + K / g + 2) u <= K * eps (K >= g >= 32) relative to the same sum,
 // inside the same bound. (vdpbf16ps flushes subnormals; the random operands are far from that range.)
 void expect_matches_float64(const Problem& p, const std::vector<float>& y, const std::string& what) {
@@ -252,18 +252,31 @@ TEST_P(KernelPath, RowsAndPanelRangesDoNotChangeTheResult) {
     WeightFormat format;
     int64_t group;
     ElementType x_type;
+    bool zero_points;
   };
-  for (const Case& c : {Case{WeightFormat::kBFloat16, 0, ElementType::kBFloat16}, Case{WeightFormat::kBFloat16, 0, ElementType::kFloat32},
-                        Case{WeightFormat::kInt8, 32, ElementType::kBFloat16}, Case{WeightFormat::kInt4, 64, ElementType::kFloat32}}) {
+  // Every format and x type, int4 with and without zero points (its two bfloat16-x conversions).
+  const ElementType f32 = ElementType::kFloat32, bf16 = ElementType::kBFloat16;
+  for (const Case& c : {Case{WeightFormat::kBFloat16, 0, bf16, false}, Case{WeightFormat::kBFloat16, 0, f32, false},
+                        Case{WeightFormat::kInt8, 32, bf16, false}, Case{WeightFormat::kInt8, 64, f32, false},
+                        Case{WeightFormat::kInt4, 64, f32, true}, Case{WeightFormat::kInt4, 32, bf16, true},
+                        Case{WeightFormat::kInt4, 128, bf16, false}, Case{WeightFormat::kInt4, 32, f32, false}}) {
     const int64_t n = 16 * 7 + 5, k = c.group > 0 ? 2 * c.group : 67, m = 16;
-    const Problem p = make_problem(rng, c.format, n, k, m, c.group, c.format == WeightFormat::kInt4, false, c.x_type);
+    const Problem p = make_problem(rng, c.format, n, k, m, c.group, c.zero_points, false, c.x_type);
     const PackedWeight weight = pack(p);
     const std::vector<float> all = run(weight, p, GetParam(), m, 0, 0, weight.panels());
-    for (int64_t row : {0, 5, 15}) {
+    for (int64_t row : {0, 5, 8, 15}) {
       const std::vector<float> alone = run(weight, p, GetParam(), 1, row, 0, weight.panels());
       for (int64_t col = 0; col < n; ++col)
         ASSERT_EQ(alone[static_cast<size_t>(col)], all[static_cast<size_t>(row * n + col)])
             << describe(p, GetParam()) << " row " << row << " col " << col;
+    }
+    // Rows 4.. in tiles of other sizes (3 rows; 9 = a full 8-row tile and one more).
+    for (int64_t count : {3, 9}) {
+      const std::vector<float> part = run(weight, p, GetParam(), count, 4, 0, weight.panels());
+      for (int64_t row = 0; row < count; ++row)
+        for (int64_t col = 0; col < n; ++col)
+          ASSERT_EQ(part[static_cast<size_t>(row * n + col)], all[static_cast<size_t>((4 + row) * n + col)])
+              << describe(p, GetParam()) << " rows " << count << " row " << row << " col " << col;
     }
     for (int64_t split : {1, 2, 4, 7}) {
       std::vector<float> first = run(weight, p, GetParam(), m, 0, 0, split);
