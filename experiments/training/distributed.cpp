@@ -238,6 +238,14 @@ std::map<std::string, std::string> process_environment() {
   return variables;
 }
 
+void check_backend(const std::string& backend) {
+  if (backend == "gloo") return;
+  check(backend == "nccl", "--backend: expected gloo or nccl, got '", backend, "'");
+  fail("--backend nccl: this LibTorch is built for the CPU only: without CUDA and without c10d's NCCL backend "
+       "(USE_C10D_NCCL), so ProcessGroupNCCL is not there to build a group with; use --backend gloo "
+       "(docs/training.md, \"Data-parallel training\")");
+}
+
 std::shared_ptr<DataParallelGroup> connect_gloo_group(const RankEnvironment& where, int64_t timeout_s) {
   check(timeout_s >= 1, "data-parallel training: the timeout must be at least 1 s, got ", timeout_s);
   if (const char* failing = std::getenv(kFaultExitRankVariable); failing != nullptr && *failing != '\0' &&

@@ -39,6 +39,11 @@ std::map<std::string, std::string> process_environment();
 // The first host of a Slurm node list: "node[03-05,9],gpu1" -> "node03", "a,b" -> "a".
 std::string first_slurm_host(const std::string& node_list);
 
+// The c10d backend named by `--backend`: "gloo" is accepted. "nccl" is refused, saying why: this
+// LibTorch is CPU-only (no CUDA, and its c10d was built without USE_C10D_NCCL, so ProcessGroupNCCL.hpp
+// declares nothing and no NCCL symbol is exported). Anything else is an error naming the choices.
+void check_backend(const std::string& backend);
+
 // Joins the group: rank 0 serves a TCPStore at master_addr:master_port, every rank connects to it and
 // the ranks build a ProcessGroupGloo. Waits up to `timeout_s` for the others (also each later collective);
 // a rank that dies makes the others' next collective fail with an error that says so. Fails at once on
