@@ -7,9 +7,12 @@
 #      mid-run makes rank 0's next all-reduce fail with an error saying another rank died.
 #   3. A rank that fails before the rendezvous (the fault-injection variable STEPWISE_FAULT_INJECT_EXIT_RANK)
 #      ends the --nproc run at once, not at --dist-timeout: the launcher names rank 1 and its exit code.
-#   usage: test_data_parallel_kill.sh STEPWISE
+#   4. The same in an experiment whose train: block has world_size: 2: run_experiment fails naming the
+#      model and the rank, marks nothing finished, and a rerun without the fault trains the model.
+#   usage: test_data_parallel_kill.sh STEPWISE RUN_EXPERIMENT
 set -u
 stepwise=$1
+run_experiment=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -96,6 +99,38 @@ grep -q "data-parallel training: rank 1 exited with code 2" "$work/early.log" &&
 [ "$elapsed" -lt 50 ] && pass "the run ended ${elapsed} s after its start, not at the 100 s timeout" ||
   fail "the run took $elapsed s: rank 0 was left to its timeout"
 [ -z "$(pgrep -f -- "--out $work/early")" ] && pass "no rank left running" || fail "ranks left running"
+
+# 4. An experiment's world_size: 2 block whose rank 1 fails before the rendezvous.
+mkdir -p "$work/exp"
+cat >"$work/exp/spec.yaml" <<EOF
+name: dp-kill
+output_dir: $work/exp/results
+cache_dir: $work/exp/models
+threads: 2
+task: {type: sudoku, size: 4, givens: 10, num_examples: 4, seed: 7}
+models:
+  ar:
+    train: {objective: ar, preset: custom, layers: 1, hidden: 32, heads: 2, intermediate: 64, steps: 4,
+            batch_size: 16, train_examples: 64, precision: float32, validation_decoder: teacher-forced,
+            validation_examples: 4, world_size: 2}
+decoders:
+  - {name: greedy, type: ar, model: ar}
+EOF
+STEPWISE_FAULT_INJECT_EXIT_RANK=1 "$run_experiment" "$work/exp/spec.yaml" >"$work/exp.log" 2>&1
+code=$?
+[ "$code" -eq 2 ] && pass "run_experiment exits 2 when a rank fails" || { fail "run_experiment exit $code"; cat "$work/exp.log"; }
+grep -q "data-parallel training: rank 1 exited with code 2" "$work/exp.log" &&
+  grep -q "data-parallel training: killing the ranks still running (0)" "$work/exp.log" &&
+  grep -q "error: model ar: data-parallel training over 2 ranks failed" "$work/exp.log" &&
+  pass "run_experiment names the rank and the model" || { fail "run_experiment's messages"; cat "$work/exp.log"; }
+[ -z "$(find "$work/exp/models" -name finished.txt)" ] && pass "the model is not marked finished" ||
+  fail "a failed training left finished.txt"
+if "$run_experiment" "$work/exp/spec.yaml" >"$work/exp-again.log" 2>&1 &&
+  [ -n "$(find "$work/exp/models" -name finished.txt)" ]; then
+  pass "the rerun takes the lock, trains on 2 ranks and finishes"
+else
+  fail "the rerun"; cat "$work/exp-again.log"
+fi
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
