@@ -1,7 +1,7 @@
 // Data-parallel training of a `train:` block: the launcher (under the model-cache lock) and the ranks.
 #include "experiments/runner/rank_training.h"
 
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <filesystem>
