@@ -368,7 +368,10 @@ int run_train(const Args& args) {
                     "process is one rank instead (docs/cluster.md)",
                     "1");
   parser.add_option("dist-timeout", "S", "data-parallel: seconds to wait for the other ranks", "120");
+  parser.add_option("backend", "NAME", "data-parallel: the c10d backend, gloo (CPU; nccl needs a CUDA LibTorch, "
+                    "which this build is not)", "gloo");
   if (!parser.parse(args)) return 0;
+  training::check_backend(parser.get("backend"));
   const int64_t nproc = parser.get_int("nproc");
   const int64_t dist_timeout = parser.get_int("dist-timeout");
   check(nproc >= 1 && nproc <= 256, "--nproc must lie in 1..256, got ", nproc);

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/tensor/runtime.h"
 #include "experiments/runner/quantized_model.h"
+#include "experiments/runner/rank_training.h"
 #include "experiments/runner/task_training.h"
 #include "models/checkpoint.h"
 #include "experiments/training/stop_signal.h"
@@ -124,8 +125,11 @@ std::string ModelProvider::plan(const std::string& name) const {
       weights = "reuse trained " + directory;
     } else {
       const bool partial = fs::exists(fs::path(directory) / "training_state.safetensors");
+      const int64_t ranks = model.train->world_size;
       weights = std::string(partial ? "resume training" : "train") + " (" + model.train->objective + ", " +
-                std::to_string(model.train->total_steps()) + " steps) into " + directory;
+                std::to_string(model.train->total_steps()) + " steps" +
+                (ranks > 1 ? ", " + std::to_string(ranks) + " data-parallel ranks" : std::string()) + ") into " +
+                directory;
     }
   }
   if (!model.quantize) return weights;
@@ -148,7 +152,10 @@ std::string ModelProvider::weights_directory(const std::string& name) {
       std::cerr << "model " << name << ": reusing " << directory << " (trained by the process waited for)\n";
     } else {
       std::cerr << "model " << name << ": " << plan(name) << "\n";
-      TrainedModel trained = train_for_task(*model.train, spec_.task, data_, directory, start);
+      // world_size > 1: rank processes train it while this process holds the lock, rank 0 writing here.
+      const TrainedModel trained = model.train->world_size > 1
+                                       ? train_with_ranks(spec_, name, directory)
+                                       : train_for_task(*model.train, spec_.task, data_, directory, start);
       check(trained.completed, "model ", name, ": training stopped at step ", trained.steps_done, " of ",
             model.train->total_steps(), "; its state is saved in ", directory, ": run again to resume");
       write_file_atomically((fs::path(directory) / kFinishedMarker).string(),

@@ -25,6 +25,7 @@
 #include "experiments/runner/experiment_spec.h"
 #include "experiments/runner/model_provider.h"
 #include "experiments/runner/prefix_cache.h"
+#include "experiments/runner/rank_training.h"
 #include "experiments/runner/results_metadata.h"
 #include "experiments/runner/results_writer.h"
 #include "experiments/runner/run_executor.h"
@@ -134,6 +135,10 @@ int run(const std::vector<std::string>& args) {
   parser.add_option("time", "T", "with --submit: the jobs' time limit (sbatch --time, e.g. 02:00:00)");
   parser.add_option("cpus-per-task", "C", "with --submit: CPUs of each array task (also its --threads)");
   parser.add_option("gpus-per-task", "G", "with --submit: GPUs of each array task");
+  parser.add_option("train-rank", "MODEL",
+                    "internal: run as one rank of MODEL's data-parallel training (a train: block with world_size\n"
+                    "above 1); run_experiment starts these processes itself, with RANK and WORLD_SIZE set");
+  parser.add_option("train-dir", "DIR", "internal, with --train-rank: the model's cache directory the launcher locked");
   std::vector<std::string> flags;
   std::optional<std::string> spec_file;
   for (const auto& arg : args) {
@@ -148,6 +153,11 @@ int run(const std::vector<std::string>& args) {
   const std::optional<int64_t> threads_flag = parser.get_int_optional("threads");
   const int threads = configure_threads(threads_flag.value_or(spec.threads), threads_flag ? "--threads" : spec.file + ": threads");
   TaskData data = load_task_data(spec.task);
+  if (const std::optional<std::string> rank_model = parser.get_optional("train-rank")) {
+    check(parser.given("train-dir"), "--train-rank goes with --train-dir");
+    return run_training_rank(spec, data, *rank_model, parser.get("train-dir"));
+  }
+  check(!parser.given("train-dir"), "--train-dir goes with --train-rank");
   const std::optional<std::string> shard_flag = parser.get_optional("shard");
   const std::optional<std::string> submit_flag = parser.get_optional("submit");
   check(parser.get_switch("merge") + parser.get_switch("status") + shard_flag.has_value() + submit_flag.has_value() <= 1,

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/tokenizer/tokenizer.h"
+#include "experiments/training/data_parallel.h"
 #include "experiments/training/diffusion_init.h"
 #include "experiments/training/plain_task_training.h"
 #include "experiments/training/task_trainer.h"
@@ -34,7 +35,8 @@ std::vector<tasks::TaskRecord> generate(const TaskSpec& task, int64_t count, uin
 
 TrainedModel train_for_task(const task_training::TaskTrainingSpec& training, const TaskSpec& task,
                             const TaskData& evaluation, const std::string& out_dir,
-                            std::shared_ptr<const Transformer> init_from) {
+                            std::shared_ptr<const Transformer> init_from,
+                            std::shared_ptr<training::DataParallelGroup> data_parallel) {
   check(!task.path, "task.path: models can only be trained on generated tasks (drop path, or give the model a path)");
   check(task.format == PromptFormat::kPlain, "task.format: models trained here use the plain format");
   check(!init_from || training.diffusion(),
@@ -58,7 +60,8 @@ TrainedModel train_for_task(const task_training::TaskTrainingSpec& training, con
           {"task", task.label()}, {"data_seed", training.data_seed}, {"train_examples", training.train_examples}}
           .dump();
   const task_training::TaskTrainingRun run =
-      task_training::train_task_model(training, data, out_dir, std::move(init_from), identity, true);
+      task_training::train_task_model(training, data, out_dir, std::move(init_from), identity,
+                                      !data_parallel || data_parallel->rank() == 0, data_parallel);
 
   TrainedModel trained;
   trained.model = run.model;

@@ -14,6 +14,9 @@
 namespace stepwise {
 class Transformer;
 }
+namespace stepwise::training {
+class DataParallelGroup;
+}
 
 namespace stepwise::runner {
 
@@ -25,9 +28,12 @@ struct TrainedModel {
 };
 
 // Trains (or resumes training) into `out_dir`. `init_from` is the starting model when the block names
-// one. Validation every few hundred steps decodes held-out problems with a real decoder.
+// one. Validation every few hundred steps decodes held-out problems with a real decoder. With
+// `data_parallel` this process is one rank of the group (rank_training.h): it trains its slice of every
+// batch, and only rank 0 reports progress and writes `out_dir`.
 TrainedModel train_for_task(const task_training::TaskTrainingSpec& training, const TaskSpec& task, const TaskData& evaluation,
-                            const std::string& out_dir, std::shared_ptr<const Transformer> init_from);
+                            const std::string& out_dir, std::shared_ptr<const Transformer> init_from,
+                            std::shared_ptr<training::DataParallelGroup> data_parallel = nullptr);
 
 // Measured cost of the block's optimizer steps on this machine: one warm-up step, then `timed_steps`
 // timed ones on a fresh model of the block's shape with real batches of min(batch_size, 64) rows

@@ -41,6 +41,7 @@ task_training::TaskTrainingSpec parse_training_spec(const YamlReader& block) {
   spec.precision = block.choice("precision", {"float32", "bfloat16", "mixed-bf16"}, defaults.precision);
   if (block.has("init_from")) spec.init_from = block.string("init_from");
   spec.checkpoint_every = block.integer("checkpoint_every", defaults.checkpoint_every, 1);
+  spec.world_size = block.integer("world_size", defaults.world_size, 1, 256);
   block.finish();
   if (auto problem = task_training::find_spec_problem(spec)) block.fail_at(problem->key, problem->message);
   return spec;

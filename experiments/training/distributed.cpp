@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -135,13 +137,46 @@ int64_t free_local_port() {
   return ntohs(address.sin_port);
 }
 
-constexpr int64_t kExitMargin_s = 30;  // beyond --dist-timeout, for a failing rank to report and exit
+// Exit code of a rank that a SIGINT or SIGTERM stopped cleanly after a step (rank 0 saved first).
+constexpr int kStoppedCode = 130;
+constexpr int64_t kExitMargin_s = 30;  // beyond --dist-timeout, for ranks stopping after a signal to save and exit
 
 std::vector<pid_t> rank_processes;  // for the SIGTERM handler: forwarded to every rank
 
 void forward_termination(int signal_number) {
   for (const pid_t pid : rank_processes)
     if (pid > 0) ::kill(pid, signal_number);
+}
+
+// SIGINT ignored (the terminal delivers Ctrl-C to every rank) and SIGTERM passed on to the ranks while
+// the launcher waits; the caller's handlers (a runner's stop flag) are back afterwards, however it ends.
+class LauncherSignals {
+ public:
+  LauncherSignals() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGINT, &ignore, &previous_int_);
+    struct sigaction forward {};
+    forward.sa_handler = forward_termination;
+    ::sigaction(SIGTERM, &forward, &previous_term_);
+  }
+  ~LauncherSignals() {
+    ::sigaction(SIGINT, &previous_int_, nullptr);
+    ::sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  LauncherSignals(const LauncherSignals&) = delete;
+  LauncherSignals& operator=(const LauncherSignals&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+// "exited with code 2" | "was killed by signal 9 (Killed)".
+std::string exit_description(int status) {
+  if (WIFSIGNALED(status))
+    return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) + ")";
+  return "exited with code " + std::to_string(WEXITSTATUS(status));
 }
 
 }  // namespace
@@ -203,8 +238,20 @@ std::map<std::string, std::string> process_environment() {
   return variables;
 }
 
+void check_backend(const std::string& backend) {
+  if (backend == "gloo") return;
+  check(backend == "nccl", "--backend: expected gloo or nccl, got '", backend, "'");
+  fail("--backend nccl: this LibTorch is built for the CPU only: without CUDA and without c10d's NCCL backend "
+       "(USE_C10D_NCCL), so ProcessGroupNCCL is not there to build a group with; use --backend gloo "
+       "(docs/training.md, \"Data-parallel training\")");
+}
+
 std::shared_ptr<DataParallelGroup> connect_gloo_group(const RankEnvironment& where, int64_t timeout_s) {
   check(timeout_s >= 1, "data-parallel training: the timeout must be at least 1 s, got ", timeout_s);
+  if (const char* failing = std::getenv(kFaultExitRankVariable); failing != nullptr && *failing != '\0' &&
+      parse_non_negative(failing) == std::optional<int64_t>(where.rank))
+    fail("data-parallel training, rank ", where.rank, " of ", where.world_size, ": ", kFaultExitRankVariable, "=",
+         failing, " (fault injection for tests) makes this rank fail before the rendezvous");
   return std::make_shared<GlooGroup>(where, timeout_s);
 }
 
@@ -218,13 +265,22 @@ int run_local_ranks(int64_t nproc, const std::vector<std::string>& argv, int64_t
   pointers.push_back(nullptr);
   std::cerr << "data-parallel training: " << nproc << " ranks on this machine, rendezvous at 127.0.0.1:" << port << "\n";
   rank_processes.assign(static_cast<size_t>(nproc), -1);
-  // Ctrl-C reaches every rank from the terminal (they stop together and rank 0 saves); SIGTERM is passed on.
-  ::signal(SIGINT, SIG_IGN);
-  ::signal(SIGTERM, forward_termination);
+  const LauncherSignals signals;
+  const pid_t launcher = ::getpid();
   for (int64_t rank = 0; rank < nproc; ++rank) {
     const pid_t pid = ::fork();
-    check(pid >= 0, "--nproc: cannot start rank ", rank, " (", std::strerror(errno), ")");
+    if (pid < 0) {
+      const int fork_error = errno;
+      for (const pid_t started : rank_processes)
+        if (started > 0) ::kill(started, SIGKILL);
+      while (::waitpid(-1, nullptr, 0) > 0) {
+      }
+      fail("--nproc: cannot start rank ", rank, " (", std::strerror(fork_error), ")");
+    }
     if (pid == 0) {
+      // A rank never outlives its launcher (killed, it could not stop the ranks or release their work).
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != launcher) ::_exit(128 + SIGKILL);
       ::signal(SIGINT, SIG_DFL);
       ::signal(SIGTERM, SIG_DFL);
       ::setenv("RANK", std::to_string(rank).c_str(), 1);
@@ -240,46 +296,74 @@ int run_local_ranks(int64_t nproc, const std::vector<std::string>& argv, int64_t
   }
   int result = 0;
   int64_t running = nproc;
-  bool failed = false;
-  std::chrono::steady_clock::time_point deadline;
+  bool killed_others = false;  // after a rank failed: the rest were killed at once
+  bool stopping = false;  // a rank stopped on a signal: the others are given until stop_deadline
+  std::chrono::steady_clock::time_point stop_deadline{};
+  // The rank of a child pid that has ended (now no longer running), or -1 for another child.
+  auto take_rank = [&](pid_t pid) -> int64_t {
+    for (size_t rank = 0; rank < rank_processes.size(); ++rank) {
+      if (rank_processes[rank] != pid) continue;
+      rank_processes[rank] = -1;
+      --running;
+      return static_cast<int64_t>(rank);
+    }
+    return -1;
+  };
+  auto failed = [](int status) {
+    return !(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == kStoppedCode));
+  };
   while (running > 0) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid == 0 || (pid < 0 && errno == EINTR)) {
-      if (failed && std::chrono::steady_clock::now() > deadline) {
+      if (stopping && std::chrono::steady_clock::now() > stop_deadline) {
         for (size_t rank = 0; rank < rank_processes.size(); ++rank) {
           if (rank_processes[rank] <= 0) continue;
           std::cerr << "data-parallel training: rank " << rank << " still running " << timeout_s + kExitMargin_s
-                    << " s after another failed; killing it\n";
+                    << " s after another stopped; killing it\n";
           ::kill(rank_processes[rank], SIGKILL);
         }
-        failed = false;
+        stopping = false;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
     }
     check(pid > 0, "--nproc: waiting for the ranks failed (", std::strerror(errno), ")");
-    size_t rank = 0;
-    while (rank < rank_processes.size() && rank_processes[rank] != pid) ++rank;
-    if (rank == rank_processes.size()) continue;
-    rank_processes[rank] = -1;
-    --running;
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (code == 0) continue;
-    if (WIFSIGNALED(status))
-      std::cerr << "data-parallel training: rank " << rank << " was killed by signal " << WTERMSIG(status) << " ("
-                << ::strsignal(WTERMSIG(status)) << ")\n";
-    else
-      std::cerr << "data-parallel training: rank " << rank << " exited with code " << code << "\n";
-    if (result == 0) {
-      result = code;
-      failed = true;
-      // The others' collectives or rendezvous fail within timeout_s; the margin lets them say so first.
-      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s + kExitMargin_s);
+    const int64_t rank = take_rank(pid);
+    if (rank < 0 || killed_others) continue;  // the ranks killed below are not reported as failures
+    if (!failed(status)) {
+      // 130: stopped by SIGINT / SIGTERM after a step. The others stop after the same step (rank 0
+      // saves), so they are given the collective timeout for it rather than killed.
+      if (WEXITSTATUS(status) == kStoppedCode) {
+        if (result == 0) result = kStoppedCode;
+        if (!stopping) stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s + kExitMargin_s);
+        stopping = true;
+      }
+      continue;
     }
+    // A rank failed (an error, a crash, a kill), perhaps before the rendezvous: the others would only end
+    // at their next collective or at the timeout, so they are killed now; the state saved last (written
+    // atomically) is kept. Ranks that had also ended by now are reported too: which of them failed first
+    // cannot be told (a killed rank makes the others' collectives fail within moments).
+    std::vector<std::pair<int64_t, int>> ended{{rank, status}};
+    for (pid_t other = ::waitpid(-1, &status, WNOHANG); other > 0; other = ::waitpid(-1, &status, WNOHANG))
+      if (const int64_t other_rank = take_rank(other); other_rank >= 0) ended.emplace_back(other_rank, status);
+    for (const auto& [ended_rank, ended_status] : ended) {
+      if (!failed(ended_status)) continue;
+      std::cerr << "data-parallel training: rank " << ended_rank << " " << exit_description(ended_status) << "\n";
+      if (result == 0 || result == kStoppedCode)
+        result = WIFEXITED(ended_status) ? WEXITSTATUS(ended_status) : 128 + WTERMSIG(ended_status);
+    }
+    std::string still_running;
+    for (size_t other = 0; other < rank_processes.size(); ++other) {
+      if (rank_processes[other] <= 0) continue;
+      still_running += (still_running.empty() ? "" : ", ") + std::to_string(other);
+      ::kill(rank_processes[other], SIGKILL);
+    }
+    if (!still_running.empty())
+      std::cerr << "data-parallel training: killing the ranks still running (" << still_running << ")\n";
+    killed_others = true;
   }
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
   return result;
 }
 

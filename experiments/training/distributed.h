@@ -17,6 +17,10 @@ namespace stepwise::training {
 
 inline constexpr int64_t kDefaultMasterPort = 29500;  // torchrun's
 
+// Fault injection for tests: the rank named by this variable fails (exit 2, naming the variable) before
+// the rendezvous, as a rank that cannot start would. Unset in normal use.
+inline constexpr char kFaultExitRankVariable[] = "STEPWISE_FAULT_INJECT_EXIT_RANK";
+
 struct RankEnvironment {
   int64_t rank = 0;
   int64_t world_size = 1;
@@ -35,16 +39,25 @@ std::map<std::string, std::string> process_environment();
 // The first host of a Slurm node list: "node[03-05,9],gpu1" -> "node03", "a,b" -> "a".
 std::string first_slurm_host(const std::string& node_list);
 
+// The c10d backend named by `--backend`: "gloo" is accepted. "nccl" is refused, saying why: this
+// LibTorch is CPU-only (no CUDA, and its c10d was built without USE_C10D_NCCL, so ProcessGroupNCCL.hpp
+// declares nothing and no NCCL symbol is exported). Anything else is an error naming the choices.
+void check_backend(const std::string& backend);
+
 // Joins the group: rank 0 serves a TCPStore at master_addr:master_port, every rank connects to it and
 // the ranks build a ProcessGroupGloo. Waits up to `timeout_s` for the others (also each later collective);
-// a rank that dies makes the others' next collective fail with an error that says so.
+// a rank that dies makes the others' next collective fail with an error that says so. Fails at once on
+// the rank kFaultExitRankVariable names.
 std::shared_ptr<DataParallelGroup> connect_gloo_group(const RankEnvironment& where, int64_t timeout_s);
 
 // `--nproc N` on this machine: runs `argv` (argv[0] is replaced by this executable) N times at once with
 // RANK=0..N-1, WORLD_SIZE=N, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, waits for all of them and
-// returns 0 when every rank succeeded, else the first failing rank's exit code (128 + signal when killed),
-// after saying which rank failed and how. When one rank fails the others are given `timeout_s` (plus 30 s
-// to report) to end, their collectives or rendezvous failing, and are then killed.
+// returns 0 when every rank succeeded, else the first failing rank's exit code (128 + signal when killed).
+// A rank that fails (any non-zero exit or a signal, before or after the rendezvous) is named with its
+// status and the others are killed at once. A rank that exits 130 (stopped by SIGINT / SIGTERM after a
+// step) is no failure: the others stop after the same step, and are given `timeout_s` (plus 30 s) for it
+// before they are killed. While waiting the launcher ignores SIGINT and passes SIGTERM on to the ranks;
+// the caller's handlers are restored on return. A rank dies with its launcher (PR_SET_PDEATHSIG).
 int run_local_ranks(int64_t nproc, const std::vector<std::string>& argv, int64_t timeout_s);
 
 }  // namespace stepwise::training

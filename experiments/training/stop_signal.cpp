@@ -8,8 +8,9 @@ namespace stepwise::training {
 namespace {
 
 // The one piece of mutable global state in the training code: a signal handler may only write a
-// volatile sig_atomic_t, so the request to stop has to live here. Written by the handler, read by
-// the training loop between steps, reset by StopSignalGuard.
+// volatile sig_atomic_t, so the request to stop has to live here. Written by the handler (or by a
+// launcher whose rank processes were stopped), read by the training loop between steps, reset by
+// StopSignalGuard.
 volatile std::sig_atomic_t g_stop_requested = 0;
 
 extern "C" void handle_stop_signal(int signal_number) {
@@ -34,5 +35,7 @@ StopSignalGuard::~StopSignalGuard() {
 bool stop_requested() { return g_stop_requested != 0; }
 
 void clear_stop_request() { g_stop_requested = 0; }
+
+void request_stop() { g_stop_requested = 1; }
 
 }  // namespace stepwise::training

@@ -23,5 +23,7 @@ class StopSignalGuard {
 // True once SIGINT or SIGTERM arrived while a guard was installed.
 bool stop_requested();
 void clear_stop_request();
+// Records a stop that arrived elsewhere: in rank processes this process launched and waited for.
+void request_stop();
 
 }  // namespace stepwise::training

@@ -96,6 +96,10 @@ std::optional<SpecProblem> find_spec_problem(const TaskTrainingSpec& spec) {
   if ((problem = range("grad_clip", spec.grad_clip, 0.0, 1e6))) return problem;
   if ((problem = choice("precision", spec.precision, {"float32", "bfloat16", "mixed-bf16"}))) return problem;
   if ((problem = range("checkpoint_every", static_cast<double>(spec.checkpoint_every), 1, 1e12))) return problem;
+  if ((problem = range("world_size", static_cast<double>(spec.world_size), 1, 256))) return problem;
+  if (spec.batch_size % spec.world_size != 0)
+    return SpecProblem{"world_size", "must divide batch_size " + std::to_string(spec.batch_size) + " (each rank trains " +
+                                         "an equal slice of every batch), got " + std::to_string(spec.world_size)};
   if (spec.validate_every && (problem = range("validate_every", static_cast<double>(*spec.validate_every), 0, 1e12)))
     return problem;
   if ((problem = range("validation_examples", static_cast<double>(spec.validation_examples), 1, 1e6))) return problem;

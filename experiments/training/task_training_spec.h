@@ -38,6 +38,9 @@ struct TaskTrainingSpec {
   std::string precision = "mixed-bf16";  // float32 | bfloat16 | mixed-bf16 (float32 master weights, bf16 compute)
   uint64_t seed = 0;                     // initialisation, batch order and diffusion noise
   int64_t checkpoint_every = 200;        // resumable training state every N steps
+  int64_t world_size = 1;                // data-parallel ranks that train it (an experiment's train: block);
+                                         // not in canonical_text: N ranks with the global batch train the
+                                         // weights one process does, up to float summation order
 
   // On what data (the task generator with its own seed).
   int64_t train_examples = 20000;        // generated training problems

@@ -219,5 +219,13 @@ done
 [ "$left" -eq 7 ] && { echo "ok: clear kept foreign files and links, removed the store's own"; passes=$((passes + 1)); } \
   || { echo "FAIL: clear removed foreign files or kept its own ($left of 7 checks)"; failures=$((failures + 1)); }
 
+# Data-parallel backends: gloo only; nccl is refused saying why (a CPU-only LibTorch), before any work.
+expect 2 "--backend nccl: this LibTorch is built for the CPU only: without CUDA and without c10d's NCCL backend" -- \
+  "$stepwise" train --task sudoku --objective ar --steps 1 --out "$scratch/nccl" --backend nccl
+[ ! -e "$scratch/nccl" ] && { echo "ok: nothing written for --backend nccl"; passes=$((passes + 1)); } \
+  || { echo "FAIL: --backend nccl wrote $scratch/nccl"; failures=$((failures + 1)); }
+expect 2 "--backend: expected gloo or nccl, got 'mpi'" -- \
+  "$stepwise" train --task sudoku --objective ar --steps 1 --out "$scratch/mpi" --backend mpi
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

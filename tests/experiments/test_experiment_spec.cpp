@@ -111,6 +111,35 @@ TEST(ExperimentSpec, TrainingBlockRulesNameTheKey) {
             std::string::npos);
 }
 
+// world_size: the ranks that train a block's model. An integer from 1 to 256 dividing batch_size, named
+// at its line; it is no part of the cache key (the ranks train the weights one process does).
+TEST(ExperimentSpec, TrainingBlockWorldSize) {
+  const ExperimentSpec plain = parse_experiment_spec(kValid, "exp.yaml");
+  EXPECT_EQ(plain.models.at("ar").train->world_size, 1);
+  const ExperimentSpec two =
+      parse_experiment_spec(replace(kValid, "      steps: 10\n", "      steps: 10\n      world_size: 2\n"), "exp.yaml");
+  EXPECT_EQ(two.models.at("ar").train->world_size, 2);
+  EXPECT_EQ(two.models.at("ar").train->canonical_text(), plain.models.at("ar").train->canonical_text());
+  EXPECT_EQ(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      world_size: 3\n")),
+            "exp.yaml:12: models.ar.train.world_size: must divide batch_size 64 (each rank trains an equal slice of "
+            "every batch), got 3");
+  EXPECT_EQ(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      batch_size: 6\n      world_size: 4\n")),
+            "exp.yaml:13: models.ar.train.world_size: must divide batch_size 6 (each rank trains an equal slice of "
+            "every batch), got 4");
+  EXPECT_NE(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      world_size: 0\n"))
+                .find("exp.yaml:12: models.ar.train.world_size: expected"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      world_size: 512\n"))
+                .find("exp.yaml:12: models.ar.train.world_size: expected"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      world_size: two\n"))
+                .find("exp.yaml:12: models.ar.train.world_size: expected"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      world_size: 1.5\n"))
+                .find("exp.yaml:12: models.ar.train.world_size: expected"),
+            std::string::npos);
+}
+
 TEST(ExperimentSpec, SweepExpandsIntoTheGrid) {
   ExperimentSpec spec = parse_experiment_spec(kValid, "exp.yaml");
   std::vector<RunSpec> runs = expand_runs(spec);
