@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
+#include "decoders/commit_reporter.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/canvas_forward.h"
 #include "decoders/diffusion/denoiser.h"
@@ -70,11 +71,12 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
   CanvasForward forward(*model_, canvas, config_.cache, config_.cfg_scale, reuse_.get());
   const RevealSchedule schedule(config_.schedule, plan.steps_per_block, config_.eps);
   StepTrace trace(rows, gen_len, request.record_trace);
+  CommitReporter reporter(request, static_cast<size_t>(rows));
 
   double first_token_s = 0.0;
   bool any_committed = false;
   int64_t step = 0;
-  for (int64_t block = 0; block < plan.blocks; ++block) {
+  for (int64_t block = 0; block < plan.blocks && !reporter.all_cancelled(); ++block) {
     const int64_t begin = canvas.gen_start + block * plan.block_length;
     const int64_t end = begin + plan.block_length;
     std::vector<int64_t> masked_at_start;
@@ -98,6 +100,8 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
       trace.end_step(trace.keeps_history() ? generated_tokens(canvas) : std::vector<std::vector<int64_t>>{},
                      forward.last_tokens_fed());
       ++step;
+      if (reporter.active()) reporter.report_canvas(generated_tokens(canvas), canvas.mask_id, step - 1);
+      if (reporter.all_cancelled()) break;
     }
   }
 
