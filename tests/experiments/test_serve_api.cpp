@@ -1,5 +1,6 @@
 // `stepwise serve`'s torch-free parts: strict reading of OpenAI request bodies (every accepted form and
-// every refused one with its HTTP status and the field it names), the stream pieces of a choice against
+// every refused one with its HTTP status and the field it names), the stream pieces of a choice (whole, and
+// as a live decode commits them) against
 // the tokenizer's own decode of the same tokens, and the Prometheus histogram's cumulative buckets.
 #include <gtest/gtest.h>
 
@@ -154,6 +155,51 @@ TEST_F(ServeStreamText, StopStringCutsTextAndPieces) {
   EXPECT_EQ(stream.text, "alpha beta");
   EXPECT_EQ(joined(stream), "alpha beta");
   EXPECT_TRUE(stream.stopped_by_string);
+}
+
+TEST_F(ServeStreamText, LiveCommitsGiveTheSamePiecesAsTheFinishedDecode) {
+  const std::vector<int64_t> tokens = tokenizer_->encode("Caf\xC3\xA9 \xF0\x9F\x98\x80 ok, done");
+  const StreamText whole = stream_text(*tokenizer_, tokens, {}, {});
+  StreamTextBuilder builder(*tokenizer_, {});
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string piece = builder.commit({static_cast<int64_t>(i)}, {tokens[i]});
+    if (!piece.empty()) pieces.push_back(piece);
+  }
+  const std::string rest = builder.finish(whole.text);
+  if (!rest.empty()) pieces.push_back(rest);
+  EXPECT_EQ(pieces, whole.pieces);
+  EXPECT_EQ(builder.sent(), tokenizer_->decode(tokens, true));
+}
+
+TEST_F(ServeStreamText, LiveCommitsOutOfOrderWaitForTheLeadingRun) {
+  const std::vector<int64_t> tokens = tokenizer_->encode(" one two three four");
+  ASSERT_EQ(tokens.size(), 4u);
+  StreamTextBuilder builder(*tokenizer_, {});
+  EXPECT_EQ(builder.commit({1, 3}, {tokens[1], tokens[3]}), "");
+  EXPECT_EQ(builder.commit({0}, {tokens[0]}), " one two");
+  EXPECT_EQ(builder.commit({-5}, {tokens[0]}), "");  // ignored
+  EXPECT_EQ(builder.commit({2}, {tokens[2]}), " three four");
+  EXPECT_EQ(builder.finish(" one two three four"), "");
+}
+
+TEST_F(ServeStreamText, LiveTextHoldsBackWhatMayBecomeAStopString) {
+  const std::vector<int64_t> tokens = tokenizer_->encode("alpha beta. gamma delta");
+  StreamTextBuilder builder(*tokenizer_, {". g"});
+  std::string sent;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string piece = builder.commit({static_cast<int64_t>(i)}, {tokens[i]});
+    EXPECT_EQ(piece.find('.'), std::string::npos) << "the start of the stop string was sent: " << piece;
+    sent += piece;
+  }
+  EXPECT_EQ(sent, "alpha beta");
+  const StreamText whole = stream_text(*tokenizer_, tokens, {}, {". g"});
+  EXPECT_EQ(whole.text, "alpha beta");
+  EXPECT_EQ(builder.finish(whole.text), "");
+  // A finished text that does not continue what was sent adds nothing.
+  StreamTextBuilder other(*tokenizer_, {});
+  EXPECT_EQ(other.commit({0}, {tokens[0]}), "alpha");
+  EXPECT_EQ(other.finish("beta"), "");
 }
 
 TEST(ServeMetricsText, HistogramBucketsAreCumulative) {
