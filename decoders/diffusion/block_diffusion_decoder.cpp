@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -92,23 +93,22 @@ DecodeResult BlockDiffusionDecoder::decode(const DecodeRequest& request) {
     }
   }
 
-  DecodeResult result;
-  result.tokens = generated_tokens(canvas);
-  trace.fill(result);
-  result.stats.forward_calls = forward.forward_calls();
-  result.stats.wall_s = clock.seconds();
-  result.stats.first_token_s = first_token_s;
-  result.stats.generated_tokens = rows * gen_len;
+  DiffusionOutcome outcome;
+  outcome.tokens = generated_tokens(canvas);
+  outcome.forward_calls = forward.forward_calls();
+  outcome.full_forwards = forward.full_forwards();
+  outcome.partial_forwards = forward.partial_forwards();
+  outcome.wall_s = clock.seconds();
+  outcome.first_token_s = first_token_s;
+  outcome.decoder = "block_diffusion";
+  outcome.selection = to_string(config_.selection);
+  outcome.schedule = config_.threshold ? "threshold" : to_string(config_.schedule);
+  outcome.cache = to_string(config_.cache);
+  DecodeResult result = trace.result(std::move(outcome));
   auto& details = result.stats.details;
-  details["decoder"] = "block_diffusion";
-  details["selection"] = to_string(config_.selection);
-  details["schedule"] = config_.threshold ? "threshold" : to_string(config_.schedule);
-  details["cache"] = to_string(config_.cache);
   details["block_length"] = config_.block_length;
   details["sub_block_length"] = config_.sub_block();
   details["blocks"] = blocks_decoded;
-  details["full_forwards"] = forward.full_forwards();
-  details["partial_forwards"] = forward.partial_forwards();
   details["tokens_fed"] = forward.tokens_fed();
   details["tokens_per_forward"] =
       forward.forward_calls() > 0 ? static_cast<double>(gen_len) / static_cast<double>(forward.forward_calls()) : 0.0;

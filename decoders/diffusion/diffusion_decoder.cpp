@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -105,23 +106,22 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
     }
   }
 
-  DecodeResult result;
-  result.tokens = generated_tokens(canvas);
-  trace.fill(result);
-  result.stats.forward_calls = forward.forward_calls();
-  result.stats.wall_s = clock.seconds();
-  result.stats.first_token_s = first_token_s;
-  result.stats.generated_tokens = rows * gen_len;
+  DiffusionOutcome outcome;
+  outcome.tokens = generated_tokens(canvas);
+  outcome.forward_calls = forward.forward_calls();
+  outcome.full_forwards = forward.full_forwards();
+  outcome.partial_forwards = forward.partial_forwards();
+  outcome.wall_s = clock.seconds();
+  outcome.first_token_s = first_token_s;
+  outcome.decoder = "diffusion";
+  outcome.selection = to_string(config_.selection);
+  outcome.schedule = config_.threshold ? "threshold" : to_string(config_.schedule);
+  outcome.cache = to_string(config_.cache);
+  DecodeResult result = trace.result(std::move(outcome));
   auto& details = result.stats.details;
-  details["decoder"] = "diffusion";
-  details["selection"] = to_string(config_.selection);
-  details["schedule"] = config_.threshold ? "threshold" : to_string(config_.schedule);
-  details["cache"] = to_string(config_.cache);
   details["blocks"] = plan.blocks;
   details["block_length"] = plan.block_length;
   details["forwards_per_step"] = config_.cfg_scale ? 2 : 1;
-  details["full_forwards"] = forward.full_forwards();
-  details["partial_forwards"] = forward.partial_forwards();
   if (reuse_) details["reused_prompt_tokens"] = forward.reused_prompt_tokens();
   return result;
 }
