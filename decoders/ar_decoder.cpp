@@ -12,6 +12,7 @@
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
 #include "decoders/batch.h"
+#include "decoders/commit_reporter.h"
 #include "decoders/prefix_reuse.h"
 #include "decoders/stop_tokens.h"
 #include "models/transformer.h"
@@ -154,6 +155,7 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
   result.commit_step.assign(rows, {});
   std::vector<bool> done(rows, false);
   size_t finished = 0;
+  CommitReporter reporter(request, rows);
   double prefill_s = 0.0;
   int64_t reused_tokens = 0;
 
@@ -183,7 +185,8 @@ DecodeResult ArDecoder::decode(const DecodeRequest& request) {
         }
         result.tokens[r].push_back(chosen_at[row]);
         result.commit_step[r].push_back(step);
-        if (stop.contains(chosen_at[row])) {
+        reporter.report_appended(r, step, static_cast<int64_t>(result.tokens[r].size()) - 1, {chosen_at[row]});
+        if (stop.contains(chosen_at[row]) || reporter.cancelled(r)) {
           done[r] = true;
           ++finished;
         }

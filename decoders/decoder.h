@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,30 @@
 
 namespace stepwise {
 
+// What one step of a decode committed for one row: generated positions (0-based from the first generated
+// token) and their tokens, in position order. AR: one token per step; speculative: the tokens a verify
+// round accepts plus its recovered or bonus token; diffusion: the canvas positions the step unmasked.
+struct StepCommit {
+  size_t row = 0;
+  int64_t step = 0;  // the decoder's 0-based step (forward call of the decoding loop)
+  std::vector<int64_t> positions;
+  std::vector<int64_t> tokens;
+};
+
+// kCancelRow: the row's client is gone; the decoder stops generating for it (its result row then ends
+// where it stopped) and the decode returns as soon as every row is cancelled or finished.
+enum class StepVerdict { kContinue, kCancelRow };
+
+// Called on the decoding thread after every step that committed something for a row; never changes what
+// is decoded (the committed pieces of a row, placed at their positions, are its final tokens).
+using StepObserver = std::function<StepVerdict(const StepCommit&)>;
+
 struct DecodeRequest {
   std::vector<std::vector<int64_t>> prompts;  // B prompts, any lengths
   int64_t max_new_tokens = 0;                 // generation length (diffusion: canvas length)
   std::vector<uint64_t> seeds;                // one per prompt; empty = seed 0 for every row
   bool record_trace = false;                  // ask for per-step detail (diffusion history etc.)
+  StepObserver observer;                      // optional: sees each row's commits as they happen
 
   uint64_t seed_of(size_t row) const { return seeds.empty() ? 0 : seeds.at(row); }
 };

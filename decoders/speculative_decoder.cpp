@@ -16,6 +16,7 @@
 #include "core/tensor/kv_cache.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
+#include "decoders/commit_reporter.h"
 #include "decoders/draft_source.h"
 #include "decoders/prefix_reuse.h"
 #include "decoders/speculative_stats.h"
@@ -49,7 +50,7 @@ class SpeculativeRun {
       : target_(target), draft_(draft), sampling_(config.sampling), reuse_(reuse),
         stop_(config.stop_ids, config.stop_on_eos, target.config().eos_token_ids),
         generator_(make_generator(request.seed_of(0))), context_(request.prompts[0]),
-        capacity_(static_cast<int64_t>(context_.size()) + request.max_new_tokens) {
+        capacity_(static_cast<int64_t>(context_.size()) + request.max_new_tokens), reporter_(request, 1) {
     draft_.begin(capacity_);
   }
 
@@ -130,15 +131,23 @@ class SpeculativeRun {
   }
 
  private:
-  // Appends `tokens` (committed at verification step `step`) up to and including a stop token.
+  // Appends `tokens` (committed at verification step `step`) up to and including a stop token and
+  // reports them. Returns true when the sequence stops there or its observer cancelled it.
   bool emit(const std::vector<int64_t>& tokens, int64_t step) {
+    const int64_t first_position = generated();
+    bool stopped = false;
     for (int64_t token : tokens) {
       context_.push_back(token);
       output_.push_back(token);
       commit_step_.push_back(step);
-      if (stop_.contains(token)) return true;
+      if (stop_.contains(token)) {
+        stopped = true;
+        break;
+      }
     }
-    return false;
+    reporter_.report_appended(0, step, first_position,
+                              std::vector<int64_t>(output_.begin() + first_position, output_.end()));
+    return stopped || reporter_.cancelled(0);
   }
 
   const Transformer& target_;
@@ -153,6 +162,7 @@ class SpeculativeRun {
   std::vector<int64_t> output_;
   std::vector<int64_t> commit_step_;
   SpeculativeStats stats_;
+  CommitReporter reporter_;
 };
 
 }  // namespace

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
+#include "decoders/commit_reporter.h"
 #include "decoders/diffusion/block_canvas.h"
 #include "decoders/diffusion/block_forward.h"
 #include "decoders/diffusion/canvas.h"
@@ -49,17 +51,18 @@ DecodeResult BlockDiffusionDecoder::decode(const DecodeRequest& request) {
   const int64_t steps_per_sub_block = config_.steps_per_sub_block();
   const RevealSchedule schedule(config_.schedule, steps_per_sub_block, config_.eps);
   StepTrace trace(rows, gen_len, request.record_trace);
+  CommitReporter reporter(request, static_cast<size_t>(rows));
 
   double first_token_s = 0.0;
   bool any_committed = false;
   int64_t step = 0;
   int64_t blocks_decoded = 0;
-  for (int64_t block = canvas.first_generation_block(); block < canvas.blocks(); ++block) {
+  for (int64_t block = canvas.first_generation_block(); block < canvas.blocks() && !reporter.all_cancelled(); ++block) {
     BlockStepSpan span;
     span.block_begin = block * config_.block_length;
     span.block_end = std::min(span.block_begin + config_.block_length, canvas.width());
     ++blocks_decoded;
-    for (int64_t sub = span.block_begin; sub < span.block_end; sub += config_.sub_block()) {
+    for (int64_t sub = span.block_begin; sub < span.block_end && !reporter.all_cancelled(); sub += config_.sub_block()) {
       span.sub_begin = sub;
       span.sub_end = std::min(sub + config_.sub_block(), span.block_end);
       std::vector<int64_t> masked_at_start;
@@ -84,27 +87,28 @@ DecodeResult BlockDiffusionDecoder::decode(const DecodeRequest& request) {
         trace.end_step(trace.keeps_history() ? generated_tokens(canvas) : std::vector<std::vector<int64_t>>{},
                        forward.last_tokens_fed());
         ++step;
+        if (reporter.active()) reporter.report_canvas(generated_tokens(canvas), canvas.mask_id, step - 1);
+        if (reporter.all_cancelled()) break;
       }
     }
   }
 
-  DecodeResult result;
-  result.tokens = generated_tokens(canvas);
-  trace.fill(result);
-  result.stats.forward_calls = forward.forward_calls();
-  result.stats.wall_s = clock.seconds();
-  result.stats.first_token_s = first_token_s;
-  result.stats.generated_tokens = rows * gen_len;
+  DiffusionOutcome outcome;
+  outcome.tokens = generated_tokens(canvas);
+  outcome.forward_calls = forward.forward_calls();
+  outcome.full_forwards = forward.full_forwards();
+  outcome.partial_forwards = forward.partial_forwards();
+  outcome.wall_s = clock.seconds();
+  outcome.first_token_s = first_token_s;
+  outcome.decoder = "block_diffusion";
+  outcome.selection = to_string(config_.selection);
+  outcome.schedule = config_.threshold ? "threshold" : to_string(config_.schedule);
+  outcome.cache = to_string(config_.cache);
+  DecodeResult result = trace.result(std::move(outcome));
   auto& details = result.stats.details;
-  details["decoder"] = "block_diffusion";
-  details["selection"] = to_string(config_.selection);
-  details["schedule"] = config_.threshold ? "threshold" : to_string(config_.schedule);
-  details["cache"] = to_string(config_.cache);
   details["block_length"] = config_.block_length;
   details["sub_block_length"] = config_.sub_block();
   details["blocks"] = blocks_decoded;
-  details["full_forwards"] = forward.full_forwards();
-  details["partial_forwards"] = forward.partial_forwards();
   details["tokens_fed"] = forward.tokens_fed();
   details["tokens_per_forward"] =
       forward.forward_calls() > 0 ? static_cast<double>(gen_len) / static_cast<double>(forward.forward_calls()) : 0.0;

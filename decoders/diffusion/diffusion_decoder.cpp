@@ -4,11 +4,13 @@
 #include <torch/torch.h>
 
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
+#include "decoders/commit_reporter.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/canvas_forward.h"
 #include "decoders/diffusion/denoiser.h"
@@ -70,11 +72,12 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
   CanvasForward forward(*model_, canvas, config_.cache, config_.cfg_scale, reuse_.get());
   const RevealSchedule schedule(config_.schedule, plan.steps_per_block, config_.eps);
   StepTrace trace(rows, gen_len, request.record_trace);
+  CommitReporter reporter(request, static_cast<size_t>(rows));
 
   double first_token_s = 0.0;
   bool any_committed = false;
   int64_t step = 0;
-  for (int64_t block = 0; block < plan.blocks; ++block) {
+  for (int64_t block = 0; block < plan.blocks && !reporter.all_cancelled(); ++block) {
     const int64_t begin = canvas.gen_start + block * plan.block_length;
     const int64_t end = begin + plan.block_length;
     std::vector<int64_t> masked_at_start;
@@ -98,26 +101,27 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
       trace.end_step(trace.keeps_history() ? generated_tokens(canvas) : std::vector<std::vector<int64_t>>{},
                      forward.last_tokens_fed());
       ++step;
+      if (reporter.active()) reporter.report_canvas(generated_tokens(canvas), canvas.mask_id, step - 1);
+      if (reporter.all_cancelled()) break;
     }
   }
 
-  DecodeResult result;
-  result.tokens = generated_tokens(canvas);
-  trace.fill(result);
-  result.stats.forward_calls = forward.forward_calls();
-  result.stats.wall_s = clock.seconds();
-  result.stats.first_token_s = first_token_s;
-  result.stats.generated_tokens = rows * gen_len;
+  DiffusionOutcome outcome;
+  outcome.tokens = generated_tokens(canvas);
+  outcome.forward_calls = forward.forward_calls();
+  outcome.full_forwards = forward.full_forwards();
+  outcome.partial_forwards = forward.partial_forwards();
+  outcome.wall_s = clock.seconds();
+  outcome.first_token_s = first_token_s;
+  outcome.decoder = "diffusion";
+  outcome.selection = to_string(config_.selection);
+  outcome.schedule = config_.threshold ? "threshold" : to_string(config_.schedule);
+  outcome.cache = to_string(config_.cache);
+  DecodeResult result = trace.result(std::move(outcome));
   auto& details = result.stats.details;
-  details["decoder"] = "diffusion";
-  details["selection"] = to_string(config_.selection);
-  details["schedule"] = config_.threshold ? "threshold" : to_string(config_.schedule);
-  details["cache"] = to_string(config_.cache);
   details["blocks"] = plan.blocks;
   details["block_length"] = plan.block_length;
   details["forwards_per_step"] = config_.cfg_scale ? 2 : 1;
-  details["full_forwards"] = forward.full_forwards();
-  details["partial_forwards"] = forward.partial_forwards();
   if (reuse_) details["reused_prompt_tokens"] = forward.reused_prompt_tokens();
   return result;
 }

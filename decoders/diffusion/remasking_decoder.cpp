@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
+#include "decoders/commit_reporter.h"
 #include "decoders/diffusion/canvas.h"
 #include "decoders/diffusion/canvas_forward.h"
 #include "decoders/diffusion/denoiser.h"
@@ -97,6 +98,8 @@ DecodeResult RemaskingDecoder::decode(const DecodeRequest& request) {
 
   DecodeResult result;
   result.tokens = generated_tokens(canvas);
+  // Any position may be re-masked until the last pass, so the observer sees the whole generation then.
+  CommitReporter(request, static_cast<size_t>(rows)).report_canvas(result.tokens, canvas.mask_id, total - 1);
   trace.fill(result);
   result.stats.forward_calls = forward.forward_calls();
   result.stats.wall_s = clock.seconds();

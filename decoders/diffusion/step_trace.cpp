@@ -40,4 +40,22 @@ void StepTrace::fill(DecodeResult& result) const {
   result.stats.details["decision_margins"] = margins;
 }
 
+DecodeResult StepTrace::result(DiffusionOutcome outcome) const {
+  DecodeResult result;
+  result.tokens = std::move(outcome.tokens);
+  fill(result);
+  result.stats.forward_calls = outcome.forward_calls;
+  result.stats.wall_s = outcome.wall_s;
+  result.stats.first_token_s = outcome.first_token_s;
+  for (const auto& row : result.tokens) result.stats.generated_tokens += static_cast<int64_t>(row.size());
+  auto& details = result.stats.details;
+  details["decoder"] = outcome.decoder;
+  details["selection"] = outcome.selection;
+  details["schedule"] = outcome.schedule;
+  details["cache"] = outcome.cache;
+  details["full_forwards"] = outcome.full_forwards;
+  details["partial_forwards"] = outcome.partial_forwards;
+  return result;
+}
+
 }  // namespace stepwise

@@ -5,12 +5,27 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "decoders/decoder.h"
 #include "decoders/diffusion/decision_margin.h"
 
 namespace stepwise {
+
+// What the masked-diffusion decoders (full-sequence and block) report alike at the end of a decode.
+struct DiffusionOutcome {
+  std::vector<std::vector<int64_t>> tokens;  // per row, the generated part of the canvas
+  int64_t forward_calls = 0;
+  int64_t full_forwards = 0;
+  int64_t partial_forwards = 0;
+  double wall_s = 0.0;
+  double first_token_s = 0.0;
+  std::string decoder;    // details "decoder"
+  std::string selection;  // details "selection", "schedule", "cache", as text
+  std::string schedule;
+  std::string cache;
+};
 
 class StepTrace {
  public:
@@ -39,6 +54,11 @@ class StepTrace {
   // margins noted, "decision_margins" (per row: the smallest "token" and "order" margin and the largest
   // "logit_scale"; a margin no step had is left out).
   void fill(DecodeResult& result) const;
+
+  // The result of a diffusion decode: `outcome`'s tokens and counts, the trace (fill), generated_tokens
+  // (every canvas position) and the details keys decoder, selection, schedule, cache, full_forwards and
+  // partial_forwards; the decoder adds its own keys.
+  DecodeResult result(DiffusionOutcome outcome) const;
 
  private:
   bool keep_history_;

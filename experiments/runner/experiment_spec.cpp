@@ -63,6 +63,8 @@ TaskSpec parse_task(const YamlReader& block) {
   return task;
 }
 
+}  // namespace
+
 ModelSpec parse_model(const std::string& name, const YamlReader& block) {
   ModelSpec model;
   model.name = name;
@@ -79,6 +81,8 @@ ModelSpec parse_model(const std::string& name, const YamlReader& block) {
   block.finish();
   return model;
 }
+
+namespace {
 
 constexpr int64_t kMaxPrefixCacheMb = int64_t{1} << 20;
 

@@ -101,6 +101,9 @@ struct ExperimentSpec {
   std::string resolved_yaml;          // the file's YAML, normalised, stored with the results
 };
 
+// One entry of `models:` (`name: {path | train | from, quantize, tokenizer}`); errors name the key path.
+ModelSpec parse_model(const std::string& name, const YamlReader& block);
+
 ExperimentSpec load_experiment_spec(const std::string& file);
 ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::string& file);
 

@@ -1,4 +1,4 @@
-// OpenAI response and stream-chunk bodies from a completed decode.
+// OpenAI response bodies and stream events.
 #include "experiments/serve/openai_response.h"
 
 #include <atomic>
@@ -87,25 +87,26 @@ json completion_body(Endpoint endpoint, const ResponseHeader& header, const Comp
   return body;
 }
 
-std::vector<std::string> stream_events(Endpoint endpoint, const ResponseHeader& header, const CompletionOutput& output,
-                                       bool include_usage) {
+std::string stream_role_event(Endpoint endpoint, const ResponseHeader& header, size_t choice) {
+  json body = chunk(endpoint, header);
+  body["choices"] = json::array({choice_delta(endpoint, choice, json{{"role", "assistant"}, {"content", ""}}, nullptr)});
+  return event(body);
+}
+
+std::string stream_piece_event(Endpoint endpoint, const ResponseHeader& header, size_t choice, const std::string& piece) {
+  json body = chunk(endpoint, header);
+  body["choices"] = json::array({choice_delta(endpoint, choice, json{{"content", piece}}, nullptr)});
+  return event(body);
+}
+
+std::vector<std::string> stream_closing_events(Endpoint endpoint, const ResponseHeader& header,
+                                               const CompletionOutput& output, bool include_usage) {
   std::vector<std::string> events;
   const bool chat = endpoint == Endpoint::kChatCompletions;
   for (size_t i = 0; i < output.choices.size(); ++i) {
-    const ChoiceOutput& choice = output.choices[i];
-    if (chat) {
-      json body = chunk(endpoint, header);
-      body["choices"] = json::array({choice_delta(endpoint, i, json{{"role", "assistant"}, {"content", ""}}, nullptr)});
-      events.push_back(event(body));
-    }
-    for (const std::string& piece : choice.pieces) {
-      json body = chunk(endpoint, header);
-      body["choices"] = json::array({choice_delta(endpoint, i, json{{"content", piece}}, nullptr)});
-      events.push_back(event(body));
-    }
     json body = chunk(endpoint, header);
     body["choices"] = json::array({choice_delta(endpoint, i, chat ? json::object() : json{{"content", ""}},
-                                                choice.finish_reason)});
+                                                output.choices[i].finish_reason)});
     events.push_back(event(body));
   }
   if (include_usage) {
@@ -119,9 +120,13 @@ std::vector<std::string> stream_events(Endpoint endpoint, const ResponseHeader& 
   return events;
 }
 
-json models_body(const std::string& model, int64_t created) {
-  json entry{{"id", model}, {"object", "model"}, {"created", created}, {"owned_by", "stepwise"}};
-  return json{{"object", "list"}, {"data", json::array({entry})}};
+std::string stream_error_events(const ApiError& error) { return event(error.body()) + "data: [DONE]\n\n"; }
+
+json models_body(const std::vector<std::string>& models, int64_t created) {
+  json data = json::array();
+  for (const std::string& model : models)
+    data.push_back(json{{"id", model}, {"object", "model"}, {"created", created}, {"owned_by", "stepwise"}});
+  return json{{"object", "list"}, {"data", data}};
 }
 
 }  // namespace stepwise::serve

@@ -26,13 +26,18 @@ ResponseHeader new_response_header(Endpoint endpoint, const std::string& model);
 // `timings` {ttft_s, total_s, batch_rows} of the request on the server.
 nlohmann::json completion_body(Endpoint endpoint, const ResponseHeader& header, const CompletionOutput& output);
 
-// Every event of a streaming response, in order, each as "data: JSON\n\n", ending with "data: [DONE]\n\n":
-// chat opens each choice with its role; one event per piece; then each choice's finish_reason; then the
-// usage when asked for.
-std::vector<std::string> stream_events(Endpoint endpoint, const ResponseHeader& header, const CompletionOutput& output,
-                                       bool include_usage);
+// The events of a streaming response, each "data: JSON\n\n", sent as the decode goes: for chat, each
+// choice opens with its role (stream_role_event); then one event per text piece of a choice; then
+// stream_closing_events: each choice's finish_reason, the usage when asked for, and "data: [DONE]\n\n".
+std::string stream_role_event(Endpoint endpoint, const ResponseHeader& header, size_t choice);
+std::string stream_piece_event(Endpoint endpoint, const ResponseHeader& header, size_t choice, const std::string& piece);
+std::vector<std::string> stream_closing_events(Endpoint endpoint, const ResponseHeader& header,
+                                               const CompletionOutput& output, bool include_usage);
+// An error that ended a stream after its headers were sent: the OpenAI error body as an event, then [DONE].
+std::string stream_error_events(const ApiError& error);
 
-nlohmann::json models_body(const std::string& model, int64_t created);
+// The model list: one entry per name requests may give.
+nlohmann::json models_body(const std::vector<std::string>& models, int64_t created);
 
 // JSON text with invalid UTF-8 replaced.
 std::string dump_json(const nlohmann::json& value);

@@ -1,5 +1,6 @@
 // `stepwise serve`: an OpenAI-compatible HTTP server over any decoder. Routes: POST /v1/completions and
-// /v1/chat/completions (whole responses, or server-sent events with "stream": true), GET /v1/models,
+// /v1/chat/completions (whole responses, or server-sent events sent as the decode commits text with
+// "stream": true; a client that leaves mid-stream cancels its request), GET /v1/models,
 // /health and /metrics. The HTTP layer is cpp-httplib; requests go to ServeEngine. SIGTERM or SIGINT
 // stops accepting, answers queued requests with 503, lets the running decode finish and exits 0.
 #include <httplib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -19,6 +21,7 @@
 #include "core/tensor/runtime.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/decoder_flags.h"
+#include "experiments/serve/live_stream.h"
 #include "experiments/serve/openai_request.h"
 #include "experiments/serve/openai_response.h"
 #include "experiments/serve/prefix_cache_flag.h"
@@ -32,11 +35,13 @@ using serve::ApiError;
 using serve::Endpoint;
 
 constexpr size_t kMaxBodyBytes = size_t{8} << 20;
+// How long a stream waits for news before it sends a keep-alive comment (which notices a gone client).
+constexpr std::chrono::milliseconds kStreamPoll{100};
 
 // The serve command's own options (each takes a value); every other flag is a decoder flag.
 const std::set<std::string>& serve_options() {
   static const std::set<std::string> options{
-      "--model",  "--tokenizer", "--served-model-name", "--host",   "--port",         "--max-new-tokens", "--max-batch",
+      "--config", "--model",  "--tokenizer", "--served-model-name", "--host",   "--port",         "--max-new-tokens", "--max-batch",
       "--max-queue", "--order",  "--prefix-cache",      "--dtype",  "--device",       "--threads"};
   return options;
 }
@@ -69,12 +74,17 @@ void send_error(httplib::Response& response, const ApiError& error) {
 
 int run_serve(const Args& args) {
   ArgParser parser(
-      "stepwise serve --model DIR|FILE [--decoder TYPE ...decoder flags as generate...] [--host 127.0.0.1] [--port 8000]",
+      "stepwise serve --model DIR|FILE [--decoder TYPE ...decoder flags as generate...] [--host 127.0.0.1] [--port 8000]\n"
+      "       stepwise serve --config FILE.yaml [--host 127.0.0.1] [--port 8000]",
       "Serve the model over an OpenAI-compatible HTTP API: POST /v1/completions, POST /v1/chat/completions\n"
       "(\"stream\": true for server-sent events), GET /v1/models, /health, /metrics (Prometheus). The decoder\n"
       "flags set the default decoder; a request may change any setting with a body key named as in experiment\n"
       "files (steps, alg, threshold, block_length, cache, draft_length, temperature, top_p, top_k, ...).\n"
+      "With --config, the file's models: and decoders: sections (as in experiment files) give several named\n"
+      "decoders, and a request's `model` names one.\n"
       "docs/serving.md describes the API.");
+  parser.add_option("config", "FILE.yaml",
+                    "models and named decoders (a request's `model` picks one), instead of --model and decoder flags");
   parser.add_option("model", "DIR", "checkpoint directory or .gguf file");
   parser.add_option("tokenizer", "FILE", "tokenizer.json or .gguf (default: the model's)");
   parser.add_option("served-model-name", "NAME", "the `model` requests name (default: the model path's last part)");
@@ -92,12 +102,20 @@ int run_serve(const Args& args) {
   if (!parser.parse(args)) return 0;
 
   serve::ServeSettings settings;
-  settings.model_path = parser.get("model");
-  settings.tokenizer_path = parser.get_optional("tokenizer");
-  settings.served_name = parser.get_optional("served-model-name").value_or(model_name_of(settings.model_path));
+  settings.config_path = parser.get_optional("config");
+  settings.decoder_args = decoder_arguments(args);
+  if (settings.config_path) {
+    check(!parser.get_optional("model") && !parser.get_optional("tokenizer") && !parser.get_optional("served-model-name"),
+          "--config: the file names the models; drop --model, --tokenizer and --served-model-name");
+    check(settings.decoder_args.empty(), "--config: the file holds the decoders; drop the decoder flags (",
+          settings.decoder_args.front(), ")");
+  } else {
+    settings.model_path = parser.get("model");
+    settings.tokenizer_path = parser.get_optional("tokenizer");
+    settings.served_name = parser.get_optional("served-model-name").value_or(model_name_of(settings.model_path));
+  }
   settings.dtype = parser.get("dtype");
   settings.device = parser.get("device");
-  settings.decoder_args = decoder_arguments(args);
   settings.default_max_tokens = parser.get_int("max-new-tokens");
   settings.max_batch = parser.get_int("max-batch");
   settings.max_queue = parser.get_int("max-queue");
@@ -127,22 +145,24 @@ int run_serve(const Args& args) {
       int status = 200;
       try {
         const serve::ApiRequest api_request = serve::parse_api_request(endpoint, request.body);
-        const serve::CompletionOutput output = engine.complete(api_request);
-        const serve::ResponseHeader header = serve::new_response_header(endpoint, settings.served_name);
+        const serve::ResponseHeader header = serve::new_response_header(endpoint, api_request.model);
         if (api_request.stream) {
-          auto events = std::make_shared<std::vector<std::string>>(
-              serve::stream_events(endpoint, header, output, api_request.include_usage));
+          auto stream = std::make_shared<serve::LiveStream>(endpoint, header, engine.submit(api_request),
+                                                            api_request.include_usage, static_cast<size_t>(api_request.n));
           response.set_header("Cache-Control", "no-cache");
-          response.set_chunked_content_provider("text/event-stream",
-                                                [events, next = size_t{0}](size_t, httplib::DataSink& sink) mutable {
-                                                  if (next < events->size()) {
-                                                    const std::string& text = (*events)[next++];
-                                                    return sink.write(text.data(), text.size());
-                                                  }
-                                                  sink.done();
-                                                  return true;
-                                                });
+          response.set_chunked_content_provider(
+              "text/event-stream",
+              [stream](size_t, httplib::DataSink& sink) {
+                const std::string text = stream->next(kStreamPoll);
+                if (!sink.write(text.data(), text.size())) return false;  // the client is gone
+                if (stream->finished()) sink.done();
+                return true;
+              },
+              [stream](bool complete) {
+                if (!complete) stream->abandon();
+              });
         } else {
+          const serve::CompletionOutput output = engine.complete(api_request);
           response.set_content(serve::dump_json(serve::completion_body(endpoint, header, output)), "application/json");
         }
       } catch (const ApiError& error) {
@@ -161,7 +181,7 @@ int run_serve(const Args& args) {
   server.Post("/v1/completions", completions(Endpoint::kCompletions));
   server.Post("/v1/chat/completions", completions(Endpoint::kChatCompletions));
   server.Get("/v1/models", [&](const httplib::Request&, httplib::Response& response) {
-    response.set_content(serve::dump_json(serve::models_body(settings.served_name, started)), "application/json");
+    response.set_content(serve::dump_json(serve::models_body(engine.served_names(), started)), "application/json");
   });
   server.Get("/health", [&](const httplib::Request&, httplib::Response& response) {
     response.set_content("{\"status\":\"ok\"}", "application/json");
@@ -194,7 +214,7 @@ int run_serve(const Args& args) {
     engine.shutdown();
     server.stop();
   });
-  std::cerr << "serve: " << settings.served_name << " with " << engine.describe_default_decoder()
+  std::cerr << "serve: " << engine.describe()
             << ", listening on http://" << host << ":" << bound << std::endl;
   server.listen_after_bind();
   if (!signalled) kill(getpid(), SIGTERM);  // the listener ended on its own: wake the waiter

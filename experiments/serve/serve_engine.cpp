@@ -4,10 +4,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <future>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -24,6 +25,7 @@
 #include "experiments/cli/text_prompt.h"
 #include "experiments/runner/decoder_factory.h"
 #include "experiments/runner/decoder_keys.h"
+#include "experiments/serve/serve_config.h"
 #include "experiments/serve/serve_metrics.h"
 #include "experiments/serve/stream_text.h"
 #include "models/checkpoint.h"
@@ -38,9 +40,20 @@ using Clock = std::chrono::steady_clock;
 // Distinct decoder settings a server builds and keeps (each holds a decoder, a speculative one its draft).
 constexpr int64_t kMaxDecoderSettings = 32;
 
+// A model the server has loaded, with its tokenizer and chat template (for a model some decoder serves)
+// and its view of the prefix store.
+struct ServedModel {
+  std::string path;
+  std::shared_ptr<const Transformer> model;
+  std::unique_ptr<BpeTokenizer> tokenizer;          // null for a model only used as a draft
+  std::unique_ptr<ModelChatTemplate> chat_template;  // likewise
+  std::shared_ptr<PrefixReuse> reuse;               // bound to `model`; null without --prefix-cache
+};
+
 // One decoder setting the server has built, shared by every request that uses it.
 struct DecoderEntry {
-  std::string key;  // the decoder arguments it was built from, joined
+  std::string key;  // what it was built from (the decoder arguments, or a config decoder with settings)
+  const ServedModel* served = nullptr;  // the model it decodes
   std::unique_ptr<Decoder> decoder;
   std::string type;
   bool one_sequence_at_a_time = false;
@@ -57,6 +70,134 @@ struct JobResult {
   int64_t batch_rows = 0;
 };
 
+// Stop reasons and text of a finished job's choices (stream_text), and its counters.
+CompletionOutput output_of(const BpeTokenizer& tokenizer, const DecoderEntry& entry, const std::vector<std::string>& stop,
+                           const JobResult& result) {
+  CompletionOutput output;
+  output.ttft_s = result.ttft_s;
+  output.total_s = result.total_s;
+  output.batch_rows = result.batch_rows;
+  for (size_t choice = 0; choice < result.tokens.size(); ++choice) {
+    ChoiceOutput out;
+    out.tokens = result.tokens[choice];
+    output.completion_tokens += static_cast<int64_t>(out.tokens.size());
+    StreamText stream = stream_text(tokenizer, out.tokens, result.commit_step[choice], stop);
+    out.text = stream.text;
+    bool stopped = stream.stopped_by_string;
+    for (int64_t id : out.tokens) stopped = stopped || entry.stop_ids.count(id) > 0;
+    out.finish_reason = stopped ? "stop" : "length";
+    output.choices.push_back(std::move(out));
+  }
+  return output;
+}
+
+// The worker's and the route's shared view of one job: the commits the decode reported (kept only for a
+// streaming request), then its result or error. The route turns the commits into text pieces.
+class JobProgress : public PendingCompletion {
+ public:
+  JobProgress(const BpeTokenizer& tokenizer, std::shared_ptr<DecoderEntry> entry, std::vector<std::string> stop,
+              size_t choices, bool keep_commits, CompletionOutput header)
+      : tokenizer_(tokenizer), entry_(std::move(entry)), stop_(std::move(stop)), keep_commits_(keep_commits),
+        header_(std::move(header)) {
+    for (size_t i = 0; i < choices; ++i) builders_.emplace_back(tokenizer_, stop_);
+  }
+
+  // Set by the engine before queueing: takes the job out of the queue when its client goes.
+  std::function<void(const JobProgress*)> leave_queue;
+
+  // Worker side. kCancelRow once the client is gone.
+  StepVerdict record(size_t choice, const StepCommit& commit) {
+    if (cancelled_) return StepVerdict::kCancelRow;
+    if (keep_commits_) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      commits_.emplace_back(choice, commit);
+      changed_.notify_all();
+    }
+    return StepVerdict::kContinue;
+  }
+  void finish(JobResult result) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    result_ = std::move(result);
+    ended_ = true;
+    changed_.notify_all();
+  }
+  void fail(std::exception_ptr error) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    error_ = std::move(error);
+    ended_ = true;
+    changed_.notify_all();
+  }
+  bool cancelled() const { return cancelled_; }
+  bool ended() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return ended_;
+  }
+
+  // Route side.
+  std::vector<std::pair<size_t, std::string>> next_pieces(std::chrono::milliseconds timeout) override {
+    std::deque<std::pair<size_t, StepCommit>> commits;
+    bool ended = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait_for(lock, timeout, [&] { return ended_ || !commits_.empty(); });
+      commits.swap(commits_);
+      ended = ended_;
+    }
+    std::vector<std::pair<size_t, std::string>> pieces;
+    for (const auto& [choice, commit] : commits) {
+      std::string piece = builders_.at(choice).commit(commit.positions, commit.tokens);
+      if (!piece.empty()) pieces.emplace_back(choice, std::move(piece));
+    }
+    if (ended && !tail_sent_) {
+      tail_sent_ = true;
+      if (!error_) {
+        const CompletionOutput& whole = output();
+        for (size_t choice = 0; choice < whole.choices.size(); ++choice) {
+          std::string rest = builders_.at(choice).finish(whole.choices[choice].text);
+          if (!rest.empty()) pieces.emplace_back(choice, std::move(rest));
+        }
+      }
+    }
+    return pieces;
+  }
+  bool done() const override { return tail_sent_; }
+  CompletionOutput output() override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return ended_; });
+    if (error_) std::rethrow_exception(error_);
+    if (!output_) {
+      output_ = output_of(tokenizer_, *entry_, stop_, *result_);
+      output_->prompt_tokens = header_.prompt_tokens;
+      output_->prompt_text = header_.prompt_text;
+    }
+    return *output_;
+  }
+  void cancel() override {
+    if (cancelled_.exchange(true)) return;
+    if (leave_queue) leave_queue(this);
+  }
+
+ private:
+  const BpeTokenizer& tokenizer_;
+  std::shared_ptr<DecoderEntry> entry_;
+  std::vector<std::string> stop_;
+  bool keep_commits_;
+  CompletionOutput header_;  // prompt_tokens and prompt_text
+  std::atomic<bool> cancelled_{false};
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::pair<size_t, StepCommit>> commits_;
+  bool ended_ = false;
+  std::optional<JobResult> result_;
+  std::exception_ptr error_;
+
+  // Used by the route's thread only.
+  std::vector<StreamTextBuilder> builders_;  // per choice
+  bool tail_sent_ = false;
+  std::optional<CompletionOutput> output_;
+};
+
 struct Job {
   std::shared_ptr<DecoderEntry> entry;
   std::vector<int64_t> prompt;
@@ -65,7 +206,7 @@ struct Job {
   Clock::time_point arrival;
   int64_t prefill_tokens = 0;  // at arrival, for shortest-prefill-first
   int64_t passed_over = 0;
-  std::promise<JobResult> promise;
+  std::shared_ptr<JobProgress> progress;
 };
 
 // Removes the server's own spelling of `key` (its flag, with its value unless a switch, or --set key=...).
@@ -103,19 +244,23 @@ std::string as_body_message(std::string message) {
 
 }  // namespace
 
+// A decoder served under a name (the `model` requests give), with the settings it has by default.
+struct NamedDecoder {
+  std::shared_ptr<DecoderEntry> entry;
+  std::optional<ServedDecoderSpec> config;  // from --config; without one, the server's decoder flags
+};
+
 struct ServeEngine::State {
   ServeSettings settings;
-  std::shared_ptr<const Transformer> model;
-  std::unique_ptr<BpeTokenizer> tokenizer;
-  std::unique_ptr<ModelChatTemplate> chat_template;
+  std::map<std::string, ServedModel> models;  // by name (the command line's model: cli::kCliModel)
   std::shared_ptr<PrefixStore> store;
-  std::shared_ptr<PrefixReuse> reuse;
   RequestOrder order = RequestOrder::kFifo;
   ServeMetrics metrics;
 
   std::mutex decoders_mutex;
-  std::map<std::string, std::shared_ptr<DecoderEntry>> decoders;
-  std::shared_ptr<DecoderEntry> default_decoder;
+  std::map<std::string, std::shared_ptr<DecoderEntry>> decoders;  // every setting built, by key
+  std::map<std::string, NamedDecoder> named;                     // by served name
+  std::vector<std::string> served_names;                          // in the order given
 
   mutable std::mutex queue_mutex;
   std::condition_variable queue_changed;
@@ -125,52 +270,113 @@ struct ServeEngine::State {
   int64_t reused_prompt_tokens = 0;
   std::thread worker;
 
+  ServedModel& load_model(const std::string& name, const std::string& path, std::optional<std::string> tokenizer,
+                          bool with_tokenizer);
+  // The entry built under `key`, building it with `build` the first time (at most kMaxDecoderSettings).
+  std::shared_ptr<DecoderEntry> cached_entry(const std::string& key,
+                                             const std::function<std::shared_ptr<DecoderEntry>()>& build);
+  std::shared_ptr<DecoderEntry> entry_of(const runner::DecoderSpec& spec, const ServedModel& served,
+                                         std::unique_ptr<Decoder> decoder) const;
   std::shared_ptr<DecoderEntry> decoder_for(const std::vector<std::string>& args);
-  std::shared_ptr<DecoderEntry> decoder_for_request(const ApiRequest& request);
-  std::vector<int64_t> prompt_of(const ApiRequest& request, std::string& prompt_text) const;
+  std::shared_ptr<DecoderEntry> decoder_for_config(const ServedDecoderSpec& config,
+                                                   const std::map<std::string, std::string>& settings);
+  std::shared_ptr<DecoderEntry> decoder_for_request(const NamedDecoder& named, const ApiRequest& request);
+  std::vector<int64_t> prompt_of(const ApiRequest& request, const ServedModel& served, std::string& prompt_text) const;
   void run_worker();
+  // Removes the job followed by `progress` from the queue (its client went away), if it is still there.
+  void leave_queue(const JobProgress* progress);
   std::vector<std::unique_ptr<Job>> take_batch(std::unique_lock<std::mutex>& lock);
 };
 
-std::shared_ptr<DecoderEntry> ServeEngine::State::decoder_for(const std::vector<std::string>& args) {
-  const std::string key = join(args);
+ServedModel& ServeEngine::State::load_model(const std::string& name, const std::string& path,
+                                            std::optional<std::string> tokenizer, bool with_tokenizer) {
+  ServedModel& served = models[name];
+  served.path = path;
+  served.model = load_checkpoint(path, LoadOptions{parse_dtype(settings.dtype), parse_device(settings.device)});
+  if (with_tokenizer) {
+    served.tokenizer = cli::load_model_tokenizer(path, tokenizer);
+    served.chat_template = std::make_unique<ModelChatTemplate>(path, tokenizer);
+    check(served.tokenizer->vocab_size() <= served.model->config().vocab_size, path, ": the tokenizer has ",
+          served.tokenizer->vocab_size(), " tokens, more than the model's vocabulary of ",
+          served.model->config().vocab_size);
+  }
+  if (store) served.reuse = std::make_shared<PrefixReuse>(store, model_identity(*served.model), served.model->dtype());
+  return served;
+}
+
+std::shared_ptr<DecoderEntry> ServeEngine::State::cached_entry(
+    const std::string& key, const std::function<std::shared_ptr<DecoderEntry>()>& build) {
   std::lock_guard<std::mutex> lock(decoders_mutex);
   if (auto found = decoders.find(key); found != decoders.end()) return found->second;
   if (static_cast<int64_t>(decoders.size()) >= kMaxDecoderSettings)
     throw ApiError(400, "this server already holds " + std::to_string(kMaxDecoderSettings) +
                             " distinct decoder settings; use one of those or the server's default",
                    "invalid_request_error", "", "too_many_decoder_settings");
-  ArgParser parser("stepwise serve", "decoder settings");
-  cli::add_decoder_flags(parser);
-  parser.parse(args);
-  check(!parser.get_switch("trace"), "--trace does not apply to stepwise serve");
-  std::ostringstream notes;
-  const runner::DecoderSpec spec = cli::decoder_spec_from_flags(parser, notes);
-  auto entry = std::make_shared<DecoderEntry>();
+  std::shared_ptr<DecoderEntry> entry = build();
   entry->key = key;
+  decoders.emplace(key, entry);
+  return entry;
+}
+
+std::shared_ptr<DecoderEntry> ServeEngine::State::entry_of(const runner::DecoderSpec& spec, const ServedModel& served,
+                                                           std::unique_ptr<Decoder> decoder) const {
+  auto entry = std::make_shared<DecoderEntry>();
+  entry->served = &served;
+  entry->decoder = std::move(decoder);
   entry->type = spec.type();
   entry->one_sequence_at_a_time = runner::decodes_one_sequence_at_a_time(spec);
   entry->gen_length = spec.gen_length;
-  entry->decoder = cli::make_cli_decoder(spec, parser, model, reuse);
   if (const auto* ar = std::get_if<ArConfig>(&spec.settings)) {
     entry->stop_ids.insert(ar->stop_ids.begin(), ar->stop_ids.end());
   } else if (const auto* speculative = std::get_if<runner::SpeculativeSettings>(&spec.settings)) {
     entry->stop_ids.insert(speculative->config.stop_ids.begin(), speculative->config.stop_ids.end());
   }
-  if (entry->stop_ids.empty()) entry->stop_ids.insert(model->config().eos_token_ids.begin(), model->config().eos_token_ids.end());
-  decoders.emplace(key, entry);
+  const std::vector<int64_t>& eos = served.model->config().eos_token_ids;
+  if (entry->stop_ids.empty()) entry->stop_ids.insert(eos.begin(), eos.end());
   return entry;
 }
 
-std::shared_ptr<DecoderEntry> ServeEngine::State::decoder_for_request(const ApiRequest& request) {
-  if (request.decoder_settings.empty()) return default_decoder;
-  std::vector<std::string> args = settings.decoder_args;
-  for (const auto& [name, value] : request.decoder_settings) {
-    args = without_key(args, *runner::find_decoder_key(name));
-    args.push_back("--set");
-    args.push_back(name + "=" + value.dump());
-  }
+std::shared_ptr<DecoderEntry> ServeEngine::State::decoder_for(const std::vector<std::string>& args) {
+  return cached_entry("flags: " + join(args), [&] {
+    ArgParser parser("stepwise serve", "decoder settings");
+    cli::add_decoder_flags(parser);
+    parser.parse(args);
+    check(!parser.get_switch("trace"), "--trace does not apply to stepwise serve");
+    std::ostringstream notes;
+    const runner::DecoderSpec spec = cli::decoder_spec_from_flags(parser, notes);
+    const ServedModel& served = models.at(cli::kCliModel);
+    return entry_of(spec, served, cli::make_cli_decoder(spec, parser, served.model, served.reuse));
+  });
+}
+
+std::shared_ptr<DecoderEntry> ServeEngine::State::decoder_for_config(const ServedDecoderSpec& config,
+                                                                     const std::map<std::string, std::string>& settings) {
+  std::string key = "config: " + config.spec.name;
+  for (const auto& [name, value] : settings) key += " " + name + "=" + value;
+  return cached_entry(key, [&] {
+    const runner::DecoderSpec spec = settings.empty() ? config.spec : with_settings(config, settings);
+    runner::ModelTable table;
+    for (const auto& [name, served] : models) table.emplace(name, served.model);
+    const ServedModel& served = models.at(spec.model);
+    return entry_of(spec, served, runner::make_decoder(spec, table, served.reuse));
+  });
+}
+
+std::shared_ptr<DecoderEntry> ServeEngine::State::decoder_for_request(const NamedDecoder& named,
+                                                                      const ApiRequest& request) {
+  if (request.decoder_settings.empty()) return named.entry;
   try {
+    if (named.config) {
+      std::map<std::string, std::string> settings;
+      for (const auto& [name, value] : request.decoder_settings) settings.emplace(name, value.dump());
+      return decoder_for_config(*named.config, settings);
+    }
+    std::vector<std::string> args = settings.decoder_args;
+    for (const auto& [name, value] : request.decoder_settings) {
+      args = without_key(args, *runner::find_decoder_key(name));
+      args.push_back("--set");
+      args.push_back(name + "=" + value.dump());
+    }
     return decoder_for(args);
   } catch (const Error& e) {
     std::string param;
@@ -180,23 +386,25 @@ std::shared_ptr<DecoderEntry> ServeEngine::State::decoder_for_request(const ApiR
   }
 }
 
-std::vector<int64_t> ServeEngine::State::prompt_of(const ApiRequest& request, std::string& prompt_text) const {
-  const int64_t vocab = model->config().vocab_size;
+std::vector<int64_t> ServeEngine::State::prompt_of(const ApiRequest& request, const ServedModel& served,
+                                                   std::string& prompt_text) const {
+  const int64_t vocab = served.model->config().vocab_size;
+  const BpeTokenizer& tokenizer = *served.tokenizer;
   std::vector<int64_t> ids;
   if (request.endpoint == Endpoint::kChatCompletions) {
     ChatOptions options;
     options.tools = request.tools;
     options.enable_thinking = request.enable_thinking;
     try {
-      prompt_text = chat_template->render(request.messages, options);
+      prompt_text = served.chat_template->render(request.messages, options);
     } catch (const Error& e) {
       throw ApiError(400, std::string("messages: the chat template failed: ") + e.what(), "invalid_request_error",
                      "messages");
     }
-    ids = tokenizer->encode(prompt_text);
+    ids = tokenizer.encode(prompt_text);
   } else if (request.prompt_text) {
     prompt_text = *request.prompt_text;
-    ids = tokenizer->encode(prompt_text);
+    ids = tokenizer.encode(prompt_text);
   } else {
     ids = *request.prompt_ids;
     for (size_t i = 0; i < ids.size(); ++i)
@@ -245,6 +453,22 @@ std::vector<std::unique_ptr<Job>> ServeEngine::State::take_batch(std::unique_loc
   return batch;
 }
 
+void ServeEngine::State::leave_queue(const JobProgress* progress) {
+  std::unique_ptr<Job> gone;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex);
+    auto found = std::find_if(queue.begin(), queue.end(), [&](const auto& job) { return job->progress.get() == progress; });
+    if (found == queue.end()) {  // decoding (the observer stops its rows) or finished
+      if (!progress->ended()) metrics.count_cancelled(/*queued=*/false);
+      return;
+    }
+    gone = std::move(*found);
+    queue.erase(found);
+  }
+  metrics.count_cancelled(/*queued=*/true);
+  gone->progress->fail(std::make_exception_ptr(ApiError(499, "the client closed the request", "invalid_request_error", "", "cancelled")));
+}
+
 void ServeEngine::State::run_worker() {
   for (;;) {
     std::vector<std::unique_ptr<Job>> batch;
@@ -266,6 +490,14 @@ void ServeEngine::State::run_worker() {
         request.seeds.push_back(seed);
       }
     }
+    // Row r of the decode is choice rows_of[r].second of job rows_of[r].first.
+    std::vector<std::pair<JobProgress*, size_t>> rows_of;
+    for (const auto& job : batch)
+      for (size_t choice = 0; choice < job->seeds.size(); ++choice) rows_of.emplace_back(job->progress.get(), choice);
+    request.observer = [&rows_of](const StepCommit& commit) {
+      const auto& [progress, choice] = rows_of.at(commit.row);
+      return progress->record(choice, commit);
+    };
     const auto start = Clock::now();
     try {
       DecodeResult result = batch.front()->entry->decoder->decode(request);
@@ -284,10 +516,13 @@ void ServeEngine::State::run_worker() {
         const int64_t tokens = static_cast<int64_t>(out.tokens.front().size());
         metrics.observe_ttft(out.ttft_s);
         if (tokens > 1) metrics.observe_token_latency(after_first / static_cast<double>(tokens - 1));
-        job->promise.set_value(std::move(out));
+        int64_t completion_tokens = 0;
+        for (const auto& choice : out.tokens) completion_tokens += static_cast<int64_t>(choice.size());
+        metrics.count_tokens(static_cast<int64_t>(job->prompt.size()), completion_tokens);
+        job->progress->finish(std::move(out));
       }
     } catch (...) {
-      for (auto& job : batch) job->promise.set_exception(std::current_exception());
+      for (auto& job : batch) job->progress->fail(std::current_exception());
     }
     std::lock_guard<std::mutex> lock(queue_mutex);
     running_rows = 0;
@@ -302,12 +537,6 @@ ServeEngine::ServeEngine(ServeSettings settings) : state_(std::make_unique<State
   check(s.settings.max_queue >= 1, "--max-queue must be >= 1, got ", s.settings.max_queue);
   check(s.settings.default_max_tokens >= 1, "--max-new-tokens must be >= 1, got ", s.settings.default_max_tokens);
   s.order = parse_request_order(s.settings.order);
-  s.tokenizer = cli::load_model_tokenizer(s.settings.model_path, s.settings.tokenizer_path);
-  s.chat_template = std::make_unique<ModelChatTemplate>(s.settings.model_path, s.settings.tokenizer_path);
-  s.model = load_checkpoint(s.settings.model_path,
-                            LoadOptions{parse_dtype(s.settings.dtype), parse_device(s.settings.device)});
-  check(s.tokenizer->vocab_size() <= s.model->config().vocab_size, s.settings.model_path, ": the tokenizer has ",
-        s.tokenizer->vocab_size(), " tokens, more than the model's vocabulary of ", s.model->config().vocab_size);
   if (s.settings.prefix_cache) {
     PrefixStoreOptions options;
     options.memory_bytes = s.settings.prefix_cache->memory_mb << 20;
@@ -318,9 +547,27 @@ ServeEngine::ServeEngine(ServeSettings settings) : state_(std::make_unique<State
     } catch (const Error& e) {
       fail("--prefix-cache: ", e.what());
     }
-    s.reuse = std::make_shared<PrefixReuse>(s.store, model_identity(*s.model), s.model->dtype());
   }
-  s.default_decoder = s.decoder_for(s.settings.decoder_args);
+  if (s.settings.config_path) {
+    const ServeConfig config = load_serve_config(*s.settings.config_path);
+    std::set<std::string> decoded;  // models some decoder runs (not only drafts): they need a tokenizer
+    for (const auto& served : config.decoders) decoded.insert(served.spec.model);
+    for (const auto& [name, model] : config.models) {
+      std::optional<std::string> tokenizer;
+      if (model.tokenizer == "char")
+        fail(config.file, ": models.", name, ".tokenizer: stepwise serve needs a tokenizer file, not the character vocabulary");
+      if (model.tokenizer != "auto") tokenizer = model.tokenizer;
+      s.load_model(name, *model.path, tokenizer, decoded.count(name) > 0);
+    }
+    for (const auto& served : config.decoders) {
+      s.named[served.spec.name] = NamedDecoder{s.decoder_for_config(served, {}), served};
+      s.served_names.push_back(served.spec.name);
+    }
+  } else {
+    s.load_model(cli::kCliModel, s.settings.model_path, s.settings.tokenizer_path, true);
+    s.named[s.settings.served_name] = NamedDecoder{s.decoder_for(s.settings.decoder_args), std::nullopt};
+    s.served_names.push_back(s.settings.served_name);
+  }
   s.worker = std::thread([&s] { s.run_worker(); });
 }
 
@@ -328,24 +575,36 @@ ServeEngine::~ServeEngine() { shutdown(); }
 
 const ServeSettings& ServeEngine::settings() const { return state_->settings; }
 
-std::string ServeEngine::describe_default_decoder() const { return state_->default_decoder->decoder->describe(); }
+std::string ServeEngine::describe() const {
+  std::string text;
+  for (const std::string& name : state_->served_names)
+    text += (text.empty() ? "" : "; ") + name + " with " + state_->named.at(name).entry->decoder->describe();
+  return text;
+}
 
-CompletionOutput ServeEngine::complete(const ApiRequest& request) {
+const std::vector<std::string>& ServeEngine::served_names() const { return state_->served_names; }
+
+CompletionOutput ServeEngine::complete(const ApiRequest& request) { return submit(request)->output(); }
+
+std::shared_ptr<PendingCompletion> ServeEngine::submit(const ApiRequest& request) {
   State& s = *state_;
-  if (request.model != s.settings.served_name)
-    throw ApiError(400, "model: '" + request.model + "' is not served here (this server serves '" +
-                            s.settings.served_name + "')",
+  const auto named = s.named.find(request.model);
+  if (named == s.named.end()) {
+    std::string names;
+    for (const std::string& name : s.served_names) names += (names.empty() ? "'" : ", '") + name + "'";
+    throw ApiError(400, "model: '" + request.model + "' is not served here (this server serves " + names + ")",
                    "invalid_request_error", "model", "model_not_found");
+  }
   CompletionOutput output;
   auto job = std::make_unique<Job>();
-  job->prompt = s.prompt_of(request, output.prompt_text);
-  job->entry = s.decoder_for_request(request);
+  job->prompt = s.prompt_of(request, *named->second.entry->served, output.prompt_text);
+  job->entry = s.decoder_for_request(named->second, request);
   job->max_new_tokens = job->entry->gen_length.value_or(request.max_tokens.value_or(s.settings.default_max_tokens));
   if (request.max_tokens && job->entry->gen_length && *request.max_tokens != *job->entry->gen_length)
     throw ApiError(400, "max_tokens: the server's decoder has a fixed gen_length of " +
                             std::to_string(*job->entry->gen_length),
                    "invalid_request_error", "max_tokens");
-  const int64_t context = s.model->config().max_position_embeddings;
+  const int64_t context = job->entry->served->model->config().max_position_embeddings;
   const auto prompt_tokens = static_cast<int64_t>(job->prompt.size());
   if (context > 0 && prompt_tokens >= context)
     throw ApiError(400, "prompt: " + std::to_string(prompt_tokens) + " tokens, the model's context is " +
@@ -365,8 +624,11 @@ CompletionOutput ServeEngine::complete(const ApiRequest& request) {
                    "n");
   for (int64_t i = 0; i < request.n; ++i) job->seeds.push_back(request.seed + static_cast<uint64_t>(i));
   job->arrival = Clock::now();
-  const std::shared_ptr<DecoderEntry> entry = job->entry;
-  std::future<JobResult> future = job->promise.get_future();
+  output.prompt_tokens = prompt_tokens;
+  auto progress = std::make_shared<JobProgress>(*job->entry->served->tokenizer, job->entry, request.stop, job->seeds.size(), request.stream,
+                                                std::move(output));
+  progress->leave_queue = [&s](const JobProgress* gone) { s.leave_queue(gone); };
+  job->progress = progress;
   {
     std::lock_guard<std::mutex> lock(s.queue_mutex);
     if (s.stopping) throw ApiError(503, "the server is shutting down", "server_error", "", "shutting_down");
@@ -377,26 +639,7 @@ CompletionOutput ServeEngine::complete(const ApiRequest& request) {
     s.queue.push_back(std::move(job));
   }
   s.queue_changed.notify_all();
-  JobResult result = future.get();
-
-  output.prompt_tokens = prompt_tokens;
-  output.ttft_s = result.ttft_s;
-  output.total_s = result.total_s;
-  output.batch_rows = result.batch_rows;
-  for (size_t choice = 0; choice < result.tokens.size(); ++choice) {
-    ChoiceOutput out;
-    out.tokens = result.tokens[choice];
-    output.completion_tokens += static_cast<int64_t>(out.tokens.size());
-    StreamText stream = stream_text(*s.tokenizer, out.tokens, result.commit_step[choice], request.stop);
-    out.text = stream.text;
-    out.pieces = stream.pieces;
-    bool stopped = stream.stopped_by_string;
-    for (int64_t id : out.tokens) stopped = stopped || entry->stop_ids.count(id) > 0;
-    out.finish_reason = stopped ? "stop" : "length";
-    output.choices.push_back(std::move(out));
-  }
-  s.metrics.count_tokens(prompt_tokens, output.completion_tokens);
-  return output;
+  return progress;
 }
 
 void ServeEngine::count_response(int status) { state_->metrics.count_response(status); }
@@ -436,7 +679,7 @@ void ServeEngine::shutdown() {
   }
   s.queue_changed.notify_all();
   for (auto& job : cancelled)
-    job->promise.set_exception(
+    job->progress->fail(
         std::make_exception_ptr(ApiError(503, "the server is shutting down", "server_error", "", "shutting_down")));
   if (s.worker.joinable()) s.worker.join();
 }

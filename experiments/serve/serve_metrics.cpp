@@ -70,6 +70,11 @@ void ServeMetrics::count_tokens(int64_t prompt_tokens, int64_t generated_tokens)
   generated_tokens_ += generated_tokens;
 }
 
+void ServeMetrics::count_cancelled(bool queued) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++(queued ? cancelled_queued_ : cancelled_decoding_);
+}
+
 void ServeMetrics::observe_ttft(double seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
   ttft_.observe(seconds);
@@ -89,6 +94,10 @@ std::string ServeMetrics::exposition(int64_t queue_length, int64_t running_rows,
     out << "stepwise_requests_total{status=\"" << status << "\"} " << count << "\n";
   single(out, "stepwise_prompt_tokens_total", "counter", "Prompt tokens of decoded requests.", prompt_tokens_);
   single(out, "stepwise_generated_tokens_total", "counter", "Tokens generated.", generated_tokens_);
+  header(out, "stepwise_cancelled_requests_total", "counter",
+         "Requests whose client went away before the answer ended, by where they were.");
+  out << "stepwise_cancelled_requests_total{where=\"queued\"} " << cancelled_queued_ << "\n";
+  out << "stepwise_cancelled_requests_total{where=\"decoding\"} " << cancelled_decoding_ << "\n";
   single(out, "stepwise_queue_length", "gauge", "Requests waiting for a batch.", queue_length);
   single(out, "stepwise_running_rows", "gauge", "Rows in the decode call running now.", running_rows);
   single(out, "stepwise_batches_total", "counter", "Decode calls.", batches_);

@@ -40,6 +40,8 @@ class ServeMetrics {
   void count_response(int status);
   void count_batch(int64_t rows);
   void count_tokens(int64_t prompt_tokens, int64_t generated_tokens);
+  // A request whose client went away before its answer ended: `queued` while it waited, else decoding.
+  void count_cancelled(bool queued);
   void observe_ttft(double seconds);
   void observe_token_latency(double seconds);
 
@@ -50,6 +52,7 @@ class ServeMetrics {
   std::map<int, int64_t> responses_;  // by HTTP status
   int64_t batches_ = 0, batch_rows_ = 0, last_batch_rows_ = 0;
   int64_t prompt_tokens_ = 0, generated_tokens_ = 0;
+  int64_t cancelled_queued_ = 0, cancelled_decoding_ = 0;
   LatencyHistogram ttft_;
   LatencyHistogram token_latency_;
 };

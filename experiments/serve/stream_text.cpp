@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "core/tokenizer/bpe_tokenizer.h"
 
@@ -46,6 +47,54 @@ size_t whole_utf8_prefix(const std::string& text) {
   return end;
 }
 
+StreamTextBuilder::StreamTextBuilder(const BpeTokenizer& tokenizer, std::vector<std::string> stop)
+    : tokenizer_(tokenizer), stop_(std::move(stop)) {}
+
+std::string StreamTextBuilder::commit(const std::vector<int64_t>& positions, const std::vector<int64_t>& tokens) {
+  for (size_t i = 0; i < positions.size() && i < tokens.size(); ++i) {
+    if (positions[i] < 0) continue;
+    const auto position = static_cast<size_t>(positions[i]);
+    if (position >= tokens_.size()) {
+      tokens_.resize(position + 1, 0);
+      committed_.resize(position + 1, false);
+    }
+    tokens_[position] = tokens[i];
+    committed_[position] = true;
+  }
+  const size_t old_run = run_;
+  while (run_ < committed_.size() && committed_[run_]) ++run_;
+  if (run_ == old_run) return "";
+  const std::vector<int64_t> run(tokens_.begin(), tokens_.begin() + static_cast<std::ptrdiff_t>(run_));
+  // A run whose bytes end inside a character may still change where its repaired text ends: wait.
+  const std::string bytes = tokenizer_.decode_bytes(run, /*skip_special=*/true);
+  if (whole_utf8_prefix(bytes) != bytes.size()) return "";
+  const std::string text = tokenizer_.decode(run, /*skip_special=*/true);
+  size_t end = text.size();
+  for (const std::string& stop : stop_) {
+    if (stop.empty()) continue;
+    const size_t at = text.find(stop);
+    if (at != std::string::npos) end = std::min(end, at);
+    // An ending that is the start of `stop` may become it with the next tokens.
+    for (size_t length = std::min(stop.size() - 1, text.size()); length > 0; --length) {
+      if (text.compare(text.size() - length, length, stop, 0, length) == 0) {
+        end = std::min(end, text.size() - length);
+        break;
+      }
+    }
+  }
+  if (end <= sent_.size() || text.compare(0, sent_.size(), sent_) != 0) return "";
+  std::string piece = text.substr(sent_.size(), end - sent_.size());
+  sent_ += piece;
+  return piece;
+}
+
+std::string StreamTextBuilder::finish(const std::string& final_text) {
+  if (final_text.size() < sent_.size() || final_text.compare(0, sent_.size(), sent_) != 0) return "";
+  std::string rest = final_text.substr(sent_.size());
+  sent_ = final_text;
+  return rest;
+}
+
 StreamText stream_text(const BpeTokenizer& tokenizer, const std::vector<int64_t>& tokens,
                        const std::vector<int64_t>& commit_step, const std::vector<std::string>& stop) {
   StreamText out;
@@ -59,19 +108,17 @@ StreamText stream_text(const BpeTokenizer& tokenizer, const std::vector<int64_t>
     }
   }
   out.text = full.substr(0, cut);
-  size_t emitted = 0;
+  StreamTextBuilder builder(tokenizer, stop);
+  size_t committed = 0;
   for (size_t point : growth_points(tokens, commit_step)) {
-    const std::vector<int64_t> prefix(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(point));
-    std::string text = point == tokens.size() ? full : tokenizer.decode(prefix, /*skip_special=*/true);
-    if (text.compare(0, emitted, out.text, 0, emitted) != 0) continue;  // not a prefix yet: wait
-    size_t end = std::min(point == tokens.size() ? text.size() : whole_utf8_prefix(text), cut);
-    if (end > emitted) {
-      out.pieces.push_back(out.text.substr(emitted, end - emitted));
-      emitted = end;
-    }
-    if (emitted == cut) break;
+    std::vector<int64_t> positions;
+    for (; committed < point; ++committed) positions.push_back(static_cast<int64_t>(committed));
+    std::string piece = builder.commit(positions, std::vector<int64_t>(tokens.begin() + static_cast<std::ptrdiff_t>(positions.front()),
+                                                                       tokens.begin() + static_cast<std::ptrdiff_t>(point)));
+    if (!piece.empty()) out.pieces.push_back(std::move(piece));
   }
-  if (emitted < out.text.size()) out.pieces.push_back(out.text.substr(emitted));
+  std::string rest = builder.finish(out.text);
+  if (!rest.empty()) out.pieces.push_back(std::move(rest));
   return out;
 }
 

@@ -4,7 +4,9 @@
 # token-id prompts, chat, streamed) equal `stepwise generate` on the same prompt and decoder for AR,
 # speculative and diffusion; bad input gets HTTP 400 with an OpenAI error body; the same long prompt twice
 # reuses the prefix store (counters in /metrics) with identical output, also from disk after a kill -9 and
-# with a torn entry; concurrent requests are batched and answer as alone; a full queue gets 429;
+# with a torn entry; concurrent requests are batched and answer as alone; a full queue gets 429; streams
+# send their first piece while the decode runs; a client that leaves mid-stream or while queued frees its
+# slot; --config serves named decoders over shared models;
 # shortest-prefill-first decodes a short queued prompt before an older long one (fifo: after); SIGTERM
 # exits 0.
 # Usage: test_serve.sh STEPWISE MAKE_SERVE_MODELS PROJECT_ROOT
@@ -15,6 +17,7 @@ make_models="$2"
 root="$3"
 openai_dir="${root}/.cache/npm/node_modules/openai"
 client="$(dirname "${BASH_SOURCE[0]}")/serve_openai_client.mjs"
+probe="$(dirname "${BASH_SOURCE[0]}")/serve_stream_probe.mjs"
 [[ -f "${openai_dir}/package.json" ]] || { echo "FAIL: ${openai_dir} missing: run scripts/fetch_npm.sh" >&2; exit 1; }
 tokenizer_json="$(readlink -f "${root}/.cache/qwen3/tokenizer.json")"
 [[ -f "${tokenizer_json}" ]] || { echo "FAIL: run scripts/fetch_tokenizer.sh first" >&2; exit 1; }
@@ -62,6 +65,15 @@ stop_server() {  # SIGTERM, then the exit code must be 0
   wait "${server_pid}" || code=$?
   server_pid=""
   check "server exits 0 on SIGTERM (got ${code})" test "${code}" -eq 0
+}
+metric() { curl -s "http://127.0.0.1:${port}/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
+wait_metric() {  # wait_metric NAME VALUE: polls /metrics until the gauge has the value
+  for _ in $(seq 200); do
+    [[ "$(metric "$1")" == "$2" ]] && return 0
+    sleep 0.01
+  done
+  echo "FAIL: $1 never reached $2" >&2
+  return 1
 }
 post() { curl -s -X POST "http://127.0.0.1:${port}$1" -H 'Content-Type: application/json' -d "$2"; }
 status_of() { curl -s -o "${work}/body.json" -w '%{http_code}' -X POST "http://127.0.0.1:${port}$1" -d "$2"; }
@@ -111,6 +123,46 @@ compare_with_generate() {
 
 models="${work}/models"
 
+# Live streaming: the first piece of text arrives while the decode still runs (its rows are running and
+# none of its tokens is counted as generated yet), read with curl and with the openai client's streaming;
+# the joined stream equals the whole answer.
+sse_text() {  # the joined text of the completion chunks on stdin
+  python3 -c 'import json,sys
+t=""
+for l in sys.stdin:
+    l=l.strip()
+    if l.startswith("data: ") and l != "data: [DONE]":
+        t+="".join(c.get("text","") for c in json.loads(l[6:]).get("choices",[]))
+print(t)'
+}
+live_check() {  # live_check NAME MODEL PROMPT MAX_TOKENS EXTRA_BODY_JSON
+  local name="$1" model="$2" prompt="$3" max_tokens="$4" extra="$5"
+  local body stream_body whole before line at_running at_generated streamed got
+  body="$(python3 -c 'import json,sys; b={"model":sys.argv[1],"prompt":sys.argv[2],"max_tokens":int(sys.argv[3])}; b.update(json.loads(sys.argv[4])); print(json.dumps(b))' \
+    "${model}" "${prompt}" "${max_tokens}" "${extra}")"
+  stream_body="$(python3 -c 'import json,sys; b=json.loads(sys.argv[1]); b["stream"]=True; print(json.dumps(b))' "${body}")"
+  whole="$(post /v1/completions "${body}" | json_field 'v["choices"][0]["text"]')"
+  before="$(metric stepwise_generated_tokens_total)"
+  exec 3< <(curl -sN -X POST "http://127.0.0.1:${port}/v1/completions" -H 'Content-Type: application/json' -d "${stream_body}")
+  line=""
+  while IFS= read -r line <&3; do [[ "${line}" == data:* ]] && break; done
+  at_running="$(metric stepwise_running_rows)"
+  at_generated="$(metric stepwise_generated_tokens_total)"
+  streamed="$({ echo "${line}"; cat <&3; } | sse_text)"
+  exec 3<&-
+  check "${name}: curl's first piece comes while the decode runs (running rows ${at_running})" test "${at_running}" == 1
+  check "${name}: curl's first piece comes before the decode's tokens are counted (${at_generated} vs ${before})" \
+    test "${at_generated}" == "${before}"
+  check "${name}: curl's stream joins to the whole answer" test "${streamed}" == "${whole}"
+  before="$(metric stepwise_generated_tokens_total)"
+  got="$(node "${probe}" "${openai_dir}" "http://127.0.0.1:${port}/v1" "${model}" "${prompt}" "${max_tokens}" "${extra}")"
+  check "${name}: openai's first piece comes while the decode runs" test "$(json_field 'v["at_first"]["running_rows"]' <<<"${got}")" == 1
+  check "${name}: openai's first piece comes before the decode's tokens are counted" \
+    test "$(json_field 'v["at_first"]["generated_tokens"]' <<<"${got}")" == "${before}"
+  check "${name}: openai gets several chunks ($(json_field 'v["chunks"]' <<<"${got}"))" test "$(json_field 'v["chunks"]' <<<"${got}")" -gt 1
+  check "${name}: openai's stream joins to the whole answer" test "$(json_field 'v["text"]' <<<"${got}")" == "${whole}"
+}
+
 # AR: the default decoder, and a body key (stop_on_eos) mapped onto the spec as --set would.
 start_server "${work}/ar.log" --model "${models}/ar"
 compare_with_generate "ar" "${models}/ar" 8 '{}'
@@ -138,6 +190,7 @@ code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port}/v1/noth
 check "unknown route 404 (got ${code})" test "${code}" == 404
 check "metrics count the 400s" grep -q 'stepwise_requests_total{status="400"} 8' <(curl -s "http://127.0.0.1:${port}/metrics")
 compare_with_generate "ar after bad input" "${models}/ar" 4 '{}'
+live_check "ar live" ar "Stream this" 240 '{"stop_on_eos": false}'
 stop_server
 
 # Speculative decoding with a draft model; a body key changes the draft length.
@@ -153,7 +206,56 @@ compare_with_generate "diffusion" "${models}/diffusion" 16 '{}' --decoder diffus
 compare_with_generate "diffusion steps 4 entropy" "${models}/diffusion" 16 '{"steps": 4, "alg": "entropy"}' \
   --decoder diffusion --steps 4 --alg entropy
 bad "diffusion: bad alg" /v1/completions '{"model":"diffusion","prompt":"x","alg":"psychic"}' alg
+live_check "diffusion live" diffusion "Stream this" 64 '{"steps": 32}'
 stop_server
+
+# --config: named decoders over shared models; a request's `model` picks one (greedy output equals
+# `stepwise generate` with the same decoder), /v1/models lists them, body keys change a named decoder's
+# settings; an unknown name is a 400 naming it; an error in the file names its line and key path.
+cat >"${work}/serve.yaml" <<EOF
+models:
+  target: {path: ${models}/ar}
+  small: {path: ${models}/draft}
+  dream: {path: ${models}/diffusion}
+decoders:
+  - {name: greedy, type: ar, model: target}
+  - {name: spec, type: speculative, model: target, draft_model: small, draft_length: 3}
+  - {name: diffuse, type: diffusion, model: dream, steps: 8}
+EOF
+start_server "${work}/config.log" --config "${work}/serve.yaml"
+check "config: /v1/models lists the named decoders" \
+  test "$(curl -s "http://127.0.0.1:${port}/v1/models" | json_field '[m["id"] for m in v["data"]]')" == '["greedy", "spec", "diffuse"]'
+config_prompt="The quick brown fox jumps over"
+config_check() {  # config_check NAME MODEL_DIR MAX_TOKENS EXTRA_BODY_JSON GENERATE_FLAGS...
+  local name="$1" model_dir="$2" max_tokens="$3" extra="$4"
+  shift 4
+  local expected body
+  expected="$("${stepwise}" generate --model "${model_dir}" --prompt "${config_prompt}" --json --max-new-tokens "${max_tokens}" \
+    --threads 1 "$@" | json_field 'v["tokens"]')"
+  body="$(python3 -c 'import json,sys; b={"model":sys.argv[1],"prompt":sys.argv[2],"max_tokens":int(sys.argv[3])}; b.update(json.loads(sys.argv[4])); print(json.dumps(b))' \
+    "${name}" "${config_prompt}" "${max_tokens}" "${extra}")"
+  check "config: ${name} ${extra} equals generate" \
+    test "$(post /v1/completions "${body}" | json_field 'v["choices"][0]["token_ids"]')" == "${expected}"
+}
+config_check greedy "${models}/ar" 8 '{}'
+config_check spec "${models}/ar" 8 '{}' --decoder speculative --draft-model "${models}/draft" --draft-length 3
+config_check diffuse "${models}/diffusion" 16 '{}' --decoder diffusion --steps 8
+config_check diffuse "${models}/diffusion" 16 '{"steps": 4, "alg": "entropy"}' --decoder diffusion --steps 4 --alg entropy
+code="$(status_of /v1/completions '{"model":"nope","prompt":"x"}')"
+check "config: unknown name is 400 (got ${code})" test "${code}" == 400
+check "config: the error names the model" grep -q "'nope' is not served here" "${work}/body.json"
+check "config: the error lists the served names" grep -q "'greedy', 'spec', 'diffuse'" "${work}/body.json"
+bad "config: setting of another strategy" /v1/completions '{"model":"greedy","prompt":"x","steps":4}' steps
+stop_server
+printf 'models:\n  target: {path: %s}\ndecoders:\n  - {name: a, type: ar, model: target}\n  - {name: b, type: ar, model: target, stepz: 3}\n' \
+  "${models}/ar" >"${work}/bad.yaml"
+code=0
+"${stepwise}" serve --config "${work}/bad.yaml" --port 0 2>"${work}/bad-config.log" || code=$?
+check "config: a bad file exits 2 (got ${code})" test "${code}" -eq 2
+check "config: the error names the line and key path" grep -q "bad.yaml:5: decoders\[1\].stepz: unknown key" "${work}/bad-config.log"
+code=0
+"${stepwise}" serve --config "${work}/serve.yaml" --model "${models}/ar" --port 0 2>"${work}/both.log" || code=$?
+check "config: --config with --model is refused (got ${code})" test "${code}" -eq 2
 
 # Prefix reuse: the same long prompt twice; the second prefill comes from the store.
 start_server "${work}/prefix.log" --model "${models}/ar" --prefix-cache memory_mb=64,chunk_tokens=8
@@ -231,15 +333,6 @@ check "SIGTERM in flight: every request answered 200 or 503" test "$((answered +
 
 # Shortest prefill first: while one request decodes, a long-prompt request and then a short one queue;
 # the short one is decoded first (with fifo: second).
-metric() { curl -s "http://127.0.0.1:${port}/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
-wait_metric() {  # wait_metric NAME VALUE: polls /metrics until the gauge has the value
-  for _ in $(seq 200); do
-    [[ "$(metric "$1")" == "$2" ]] && return 0
-    sleep 0.01
-  done
-  echo "FAIL: $1 never reached $2" >&2
-  return 1
-}
 order_check() {  # order_check ORDER EXPECTED_FIRST
   start_server "${work}/order-$1.log" --model "${models}/ar" --max-batch 1 --order "$1"
   post /v1/completions '{"model":"ar","prompt":"busy","max_tokens":250,"stop_on_eos":false}' >/dev/null &
@@ -257,6 +350,53 @@ order_check() {  # order_check ORDER EXPECTED_FIRST
 }
 order_check fifo long
 order_check shortest_prefill_first short
+
+# Disconnects: a client that leaves mid-stream cancels its decode (the row stops: fewer tokens than asked
+# are generated), one that leaves while queued leaves the queue at once; later requests are answered as
+# when sent alone.
+wait_for_data() {  # wait_for_data FILE PATTERN: until the file holds a line starting with PATTERN
+  for _ in $(seq 500); do
+    grep -q "^$2" "$1" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "FAIL: no '$2' in $1" >&2
+  return 1
+}
+start_server "${work}/cancel.log" --model "${models}/ar" --max-batch 1
+alone="$(post /v1/completions '{"model":"ar","prompt":"after the others","max_tokens":12}' | json_field 'v["choices"][0]["token_ids"]')"
+before="$(metric stepwise_generated_tokens_total)"
+curl -sN -X POST "http://127.0.0.1:${port}/v1/completions" \
+  -d '{"model":"ar","prompt":"leave early","max_tokens":240,"stop_on_eos":false,"stream":true}' >"${work}/left.sse" &
+leaver=$!
+wait_for_data "${work}/left.sse" "data:"
+kill -KILL "${leaver}"
+wait "${leaver}" 2>/dev/null || true
+wait_metric 'stepwise_cancelled_requests_total{where="decoding"}' 1
+wait_metric stepwise_running_rows 0
+generated=$(( $(metric stepwise_generated_tokens_total) - before ))
+check "left mid-stream: the decode stopped early (${generated} of 240 tokens)" test "${generated}" -lt 240
+check "left mid-stream: a later request equals it alone" test \
+  "$(post /v1/completions '{"model":"ar","prompt":"after the others","max_tokens":12}' | json_field 'v["choices"][0]["token_ids"]')" == "${alone}"
+stop_server
+
+start_server "${work}/cancel-queued.log" --model "${models}/diffusion" --decoder diffusion --steps 32 --max-batch 1
+post /v1/completions '{"model":"diffusion","prompt":"busy","max_tokens":64}' >/dev/null &
+busy=$!
+wait_metric stepwise_running_rows 1
+curl -sN -X POST "http://127.0.0.1:${port}/v1/completions" \
+  -d '{"model":"diffusion","prompt":"leave while queued","max_tokens":64,"stream":true}' >"${work}/queued.sse" &
+leaver=$!
+wait_metric stepwise_queue_length 1
+wait_for_data "${work}/queued.sse" ":"
+kill -KILL "${leaver}"
+wait "${leaver}" 2>/dev/null || true
+wait_metric 'stepwise_cancelled_requests_total{where="queued"}' 1
+wait_metric stepwise_queue_length 0
+check "left while queued: out of the queue while the busy decode still runs" kill -0 "${busy}"
+wait "${busy}"
+check "left while queued: decoded once, the busy request only ($(metric stepwise_batches_total))" \
+  test "$(metric stepwise_batches_total)" -eq 1
+stop_server
 
 # A disk prefix store persists between runs; a torn entry (a server killed mid-write) is ignored.
 store="${work}/store"

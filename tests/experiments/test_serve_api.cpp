@@ -1,12 +1,17 @@
 // `stepwise serve`'s torch-free parts: strict reading of OpenAI request bodies (every accepted form and
-// every refused one with its HTTP status and the field it names), the stream pieces of a choice against
-// the tokenizer's own decode of the same tokens, and the Prometheus histogram's cumulative buckets.
+// every refused one with its HTTP status and the field it names), the stream pieces of a choice (whole, and
+// as a live decode commits them) against
+// the tokenizer's own decode of the same tokens, the --config file (named decoders over shared models,
+// request settings applied to a block, errors with file, line and key path) and the Prometheus
+// histogram's cumulative buckets.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include "core/error.h"
 #include "core/tokenizer/bpe_tokenizer.h"
 #include "experiments/serve/openai_request.h"
+#include "experiments/serve/serve_config.h"
 #include "experiments/serve/serve_metrics.h"
 #include "experiments/serve/stream_text.h"
 
@@ -154,6 +159,117 @@ TEST_F(ServeStreamText, StopStringCutsTextAndPieces) {
   EXPECT_EQ(stream.text, "alpha beta");
   EXPECT_EQ(joined(stream), "alpha beta");
   EXPECT_TRUE(stream.stopped_by_string);
+}
+
+TEST_F(ServeStreamText, LiveCommitsGiveTheSamePiecesAsTheFinishedDecode) {
+  const std::vector<int64_t> tokens = tokenizer_->encode("Caf\xC3\xA9 \xF0\x9F\x98\x80 ok, done");
+  const StreamText whole = stream_text(*tokenizer_, tokens, {}, {});
+  StreamTextBuilder builder(*tokenizer_, {});
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string piece = builder.commit({static_cast<int64_t>(i)}, {tokens[i]});
+    if (!piece.empty()) pieces.push_back(piece);
+  }
+  const std::string rest = builder.finish(whole.text);
+  if (!rest.empty()) pieces.push_back(rest);
+  EXPECT_EQ(pieces, whole.pieces);
+  EXPECT_EQ(builder.sent(), tokenizer_->decode(tokens, true));
+}
+
+TEST_F(ServeStreamText, LiveCommitsOutOfOrderWaitForTheLeadingRun) {
+  const std::vector<int64_t> tokens = tokenizer_->encode(" one two three four");
+  ASSERT_EQ(tokens.size(), 4u);
+  StreamTextBuilder builder(*tokenizer_, {});
+  EXPECT_EQ(builder.commit({1, 3}, {tokens[1], tokens[3]}), "");
+  EXPECT_EQ(builder.commit({0}, {tokens[0]}), " one two");
+  EXPECT_EQ(builder.commit({-5}, {tokens[0]}), "");  // ignored
+  EXPECT_EQ(builder.commit({2}, {tokens[2]}), " three four");
+  EXPECT_EQ(builder.finish(" one two three four"), "");
+}
+
+TEST_F(ServeStreamText, LiveTextHoldsBackWhatMayBecomeAStopString) {
+  const std::vector<int64_t> tokens = tokenizer_->encode("alpha beta. gamma delta");
+  StreamTextBuilder builder(*tokenizer_, {". g"});
+  std::string sent;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string piece = builder.commit({static_cast<int64_t>(i)}, {tokens[i]});
+    EXPECT_EQ(piece.find('.'), std::string::npos) << "the start of the stop string was sent: " << piece;
+    sent += piece;
+  }
+  EXPECT_EQ(sent, "alpha beta");
+  const StreamText whole = stream_text(*tokenizer_, tokens, {}, {". g"});
+  EXPECT_EQ(whole.text, "alpha beta");
+  EXPECT_EQ(builder.finish(whole.text), "");
+  // A finished text that does not continue what was sent adds nothing.
+  StreamTextBuilder other(*tokenizer_, {});
+  EXPECT_EQ(other.commit({0}, {tokens[0]}), "alpha");
+  EXPECT_EQ(other.finish("beta"), "");
+}
+
+std::string config_error(const std::string& yaml) {
+  try {
+    parse_serve_config(yaml, "serve.yaml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ServeConfigFile, NamedDecodersOverSharedModels) {
+  const ServeConfig config = parse_serve_config(
+      "models:\n"
+      "  target: {path: /m/target}\n"
+      "  small: {path: /m/small, tokenizer: /m/tokenizer.json}\n"
+      "decoders:\n"
+      "  - {name: greedy, type: ar, model: target}\n"
+      "  - {name: spec, type: speculative, model: target, draft_model: small, draft_length: 3}\n"
+      "  - {name: steps, type: diffusion, model: small, steps: 8}\n",
+      "serve.yaml");
+  ASSERT_EQ(config.decoders.size(), 3u);
+  EXPECT_EQ(config.decoders[0].spec.name, "greedy");
+  EXPECT_EQ(config.decoders[1].spec.type(), "speculative");
+  EXPECT_EQ(config.decoders[1].spec.model_names(), (std::vector<std::string>{"target", "small"}));
+  EXPECT_EQ(std::get<DiffusionConfig>(config.decoders[2].spec.settings).steps, 8);
+  EXPECT_EQ(config.models.at("small").tokenizer, "/m/tokenizer.json");
+  EXPECT_EQ(*config.models.at("target").path, "/m/target");
+  // A request's settings replace keys of the block; the block as written is kept.
+  const runner::DecoderSpec four = with_settings(config.decoders[2], {{"steps", "4"}, {"alg", "\"entropy\""}});
+  EXPECT_EQ(std::get<DiffusionConfig>(four.settings).steps, 4);
+  EXPECT_EQ(std::get<DiffusionConfig>(four.settings).selection, Selection::kEntropy);
+  EXPECT_EQ(four.name, "steps");
+  EXPECT_EQ(std::get<DiffusionConfig>(config.decoders[2].spec.settings).steps, 8);
+  try {
+    with_settings(config.decoders[0], {{"steps", "4"}});
+    ADD_FAILURE() << "an AR decoder took steps";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("steps: ", 0), 0u) << e.what();
+  }
+}
+
+TEST(ServeConfigFile, ErrorsNameTheFileLineAndKeyPath) {
+  const std::string models = "models:\n  target: {path: /m/target}\n";
+  EXPECT_EQ(config_error(models + "decoders:\n  - {name: a, type: ar, model: target}\n  - {name: b, type: ar, model: target, stepz: 3}\n"),
+            "serve.yaml:5: decoders[1].stepz: unknown key");
+  EXPECT_NE(config_error(models + "decoders:\n  - {name: a, type: ar, model: other}\n")
+                .find("serve.yaml:4: decoders[0].model: no model named 'other'"),
+            std::string::npos);
+  EXPECT_NE(config_error(models + "decoders:\n  - {name: a, type: ar, model: target}\n  - {name: a, type: ar, model: target}\n")
+                .find("serve.yaml:5: decoders[1].name: decoder name 'a' is used twice"),
+            std::string::npos);
+  EXPECT_NE(config_error("models:\n  t:\n    train: {objective: ar, preset: small, steps: 1}\ndecoders:\n  - {name: a, type: ar, model: t}\n")
+                .find("models.t.train: stepwise serve loads checkpoints"),
+            std::string::npos);
+  EXPECT_NE(config_error(models).find("decoders"), std::string::npos);
+  EXPECT_NE(config_error(models + "decoders: []\n").find("decoders: expected a list with at least one decoder"),
+            std::string::npos);
+  EXPECT_NE(config_error(models + "decoders:\n  - {name: a, type: ar, model: target}\nport: 8000\n").find("serve.yaml:5: port: unknown key"),
+            std::string::npos);
+}
+
+TEST(ServeConfigFile, TheShippedExampleParses) {
+  const ServeConfig config = load_serve_config(STEPWISE_SERVE_CONFIG);
+  EXPECT_EQ(config.decoders.size(), 4u);
+  EXPECT_EQ(config.models.size(), 2u);
 }
 
 TEST(ServeMetricsText, HistogramBucketsAreCumulative) {
