@@ -41,14 +41,21 @@ std::string train_command(const fs::path& out, const std::string& extra) {
 // step lr * m / (sqrt(v) + eps) is invariant to the scale of g and moves by at most twice g's relative
 // change (m is linear in g, sqrt(v) too), so each step's update, of magnitude <= lr here (bias-corrected
 // Adam directions stay <= 1 over these few steps), differs by at most 2 * float32_bound(lr, rows * 64);
-// over the steps the differences add. A rank that trained on its half alone (no all-reduce) moves
-// weights by about lr per step: three orders of magnitude above the bound.
+// over the steps the differences add. That reasoning holds where a gradient element is not itself
+// the small remainder of a cancelling sum: there the summation error (bounded by the sum of the terms'
+// magnitudes, not by |g|) can be large relative to g, and Adam's normalised step can then differ by up
+// to 2 lr per step on any CPU's rounding. Such elements are rare, so the check is two-tier: every
+// element within 2 · lr · steps, and all but a small fraction of each tensor (kAmplifiedFraction)
+// within the bound. A rank that trained on its half alone (no all-reduce) moves most weights by about
+// lr per step: three orders of magnitude above the bound, far beyond the fraction.
+constexpr double kAmplifiedFraction = 1e-3;
 double weight_bound(int64_t steps, double learning_rate, int64_t rows) {
   return 2.0 * stepwise::testing::float32_bound(static_cast<double>(steps) * learning_rate, rows * 64);
 }
 
-// Every weight of `a` within `bound` of `b`'s (same names in the same order); returns the largest difference.
-double expect_weights_within(const fs::path& a_dir, const fs::path& b_dir, double bound) {
+// Every weight of `a` within `step_bound` of `b`'s (same names in the same order) and all but
+// kAmplifiedFraction of each tensor's elements within `bound`; returns the largest difference.
+double expect_weights_within(const fs::path& a_dir, const fs::path& b_dir, double bound, double step_bound) {
   const auto one = stepwise::load_checkpoint(a_dir.string());
   const auto two = stepwise::load_checkpoint(b_dir.string());
   const auto a = one->named_parameters();
@@ -57,9 +64,13 @@ double expect_weights_within(const fs::path& a_dir, const fs::path& b_dir, doubl
   double worst = 0.0;
   for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
     EXPECT_EQ(a[i].first, b[i].first);
-    const double difference = (a[i].second - b[i].second).abs().max().item<double>();
+    const torch::Tensor differences = (a[i].second - b[i].second).abs();
+    const double difference = differences.max().item<double>();
     worst = std::max(worst, difference);
-    EXPECT_LE(difference, bound) << a[i].first;
+    EXPECT_LE(difference, step_bound) << a[i].first;
+    const double beyond = (differences > bound).sum().item<double>();
+    EXPECT_LE(beyond, kAmplifiedFraction * static_cast<double>(differences.numel())) << a[i].first << ": " << beyond
+                                                                                  << " elements beyond " << bound;
   }
   if (std::getenv("STEPWISE_REPORT_BOUNDS")) std::cout << "weights: " << worst << " <= " << bound << "\n";
   return worst;
@@ -71,7 +82,7 @@ TEST(DataParallel, TwoRanksEqualOneRankWithTheGlobalBatch) {
   ASSERT_EQ(std::system(train_command(work / "one", "").c_str()), 0) << "see " << work / "one.log";
   ASSERT_EQ(std::system(train_command(work / "two", "--nproc 2").c_str()), 0) << "see " << work / "two.log";
   // Bound: weight_bound's derivation, 16 rows per batch, lr 1e-3, 4 steps.
-  expect_weights_within(work / "one", work / "two", weight_bound(4, 1e-3, 16));
+  expect_weights_within(work / "one", work / "two", weight_bound(4, 1e-3, 16), 2.0 * 4 * 1e-3);
   // The first step's loss is a forward pass on the same weights: the sum of the ranks' partial losses.
   auto first_loss = [](const fs::path& out) {
     std::ifstream in(out / "training_summary.json");
@@ -129,7 +140,7 @@ TEST(DataParallel, ExperimentWithWorldSizeTwoEqualsWorldSizeOne) {
   EXPECT_EQ(read_file(one / "finished.txt").substr(0, 8), "steps 4\n");
   EXPECT_EQ(read_file(two / "finished.txt").substr(0, 8), "steps 4\n");
   // Bound: weight_bound's derivation, 16 rows per batch, lr 1e-3, 4 steps.
-  expect_weights_within(one, two, weight_bound(4, 1e-3, 16));
+  expect_weights_within(one, two, weight_bound(4, 1e-3, 16), 2.0 * 4 * 1e-3);
   // The experiment's results, every run and example field but the timings (compare_results): the one
   // difference is the spec text stored with them (its world_size line). Greedy decoding of weights this
   // close picks the same tokens unless a top-two gap is below ~1e-6.
