@@ -42,7 +42,6 @@ class DiffusionDraft : public DraftSource {
     if (count <= 0) return draft;
     Stopwatch watch;
     const int64_t length = static_cast<int64_t>(context.size());
-    const torch::Device device = model_->device();
     std::vector<int64_t> canvas = context;
     canvas.insert(canvas.end(), static_cast<size_t>(count), *model_->config().mask_token_id);
     const int64_t steps = std::min(steps_, count);

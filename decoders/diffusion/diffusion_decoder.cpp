@@ -106,18 +106,8 @@ DecodeResult DiffusionDecoder::decode(const DecodeRequest& request) {
     }
   }
 
-  DiffusionOutcome outcome;
-  outcome.tokens = generated_tokens(canvas);
-  outcome.forward_calls = forward.forward_calls();
-  outcome.full_forwards = forward.full_forwards();
-  outcome.partial_forwards = forward.partial_forwards();
-  outcome.wall_s = clock.seconds();
-  outcome.first_token_s = first_token_s;
-  outcome.decoder = "diffusion";
-  outcome.selection = to_string(config_.selection);
-  outcome.schedule = config_.threshold ? "threshold" : to_string(config_.schedule);
-  outcome.cache = to_string(config_.cache);
-  DecodeResult result = trace.result(std::move(outcome));
+  DecodeResult result = trace.result(
+      make_outcome("diffusion", generated_tokens(canvas), forward, config_, clock.seconds(), first_token_s));
   auto& details = result.stats.details;
   details["blocks"] = plan.blocks;
   details["block_length"] = plan.block_length;

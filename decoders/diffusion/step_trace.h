@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "decoders/decoder.h"
@@ -26,6 +27,26 @@ struct DiffusionOutcome {
   std::string schedule;
   std::string cache;
 };
+
+// The outcome as both diffusion decoders fill it: the generated tokens, the counts of `forward` (a
+// CanvasForward or BlockForward) and the selection / schedule / cache names of `config` (a DiffusionConfig
+// or BlockConfig; the to_string overloads are found where the call is compiled).
+template <class Forward, class Config>
+DiffusionOutcome make_outcome(std::string decoder, std::vector<std::vector<int64_t>> tokens, const Forward& forward,
+                              const Config& config, double wall_s, double first_token_s) {
+  DiffusionOutcome outcome;
+  outcome.tokens = std::move(tokens);
+  outcome.forward_calls = forward.forward_calls();
+  outcome.full_forwards = forward.full_forwards();
+  outcome.partial_forwards = forward.partial_forwards();
+  outcome.wall_s = wall_s;
+  outcome.first_token_s = first_token_s;
+  outcome.decoder = std::move(decoder);
+  outcome.selection = to_string(config.selection);
+  outcome.schedule = config.threshold ? "threshold" : to_string(config.schedule);
+  outcome.cache = to_string(config.cache);
+  return outcome;
+}
 
 class StepTrace {
  public:
