@@ -140,21 +140,29 @@ expect 2 "model.safetensors.index.json: weight_map\['model.norm.weight'\] must b
   timeout 60 "$stepwise" inspect --model "$scratch/index"
 
 # Generation lengths bounded by the model before anything is allocated (memory capped so a regression
-# fails instead of exhausting the machine).
+# fails instead of exhausting the machine). An AddressSanitizer build reserves terabytes of shadow address
+# space and cannot start under `ulimit -v`; its own resident-memory limit caps it instead.
+memory_capped() {
+  if ldd "$stepwise" | grep -q libasan; then
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=8000" timeout 60 "$@"
+  else
+    bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$@"
+  fi
+}
 expect 2 "exceeds the model's max_position_embeddings (512)" -- \
-  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/dream-tiny" \
+  memory_capped "$stepwise" generate --model "$fixtures/models/dream-tiny" \
   --ids 1,2 --decoder dream --max-new-tokens 1000000000 --steps 1
 expect 2 "exceeds the model's max_position_embeddings (512)" -- \
-  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/dream-tiny" \
+  memory_capped "$stepwise" generate --model "$fixtures/models/dream-tiny" \
   --ids 1,2 --decoder remask --max-new-tokens 1000000000 --steps 1
 expect 2 "exceeds the model's max_position_embeddings (512)" -- \
-  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
+  memory_capped "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
   --ids 1,2 --max-new-tokens 1000000000
 expect 2 "exceeds the target model's max_position_embeddings (512)" -- \
-  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
+  memory_capped "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \
   --ids 1,2 --decoder speculative --draft-ngram 2 --max-new-tokens 1000000000
 expect 2 "exceeds the model's max_position_embeddings (512)" -- \
-  bash -c 'ulimit -v 8000000; exec timeout 60 "$@"' _ "$stepwise" generate --model "$fixtures/models/dream-tiny" \
+  memory_capped "$stepwise" generate --model "$fixtures/models/dream-tiny" \
   --ids 1,2 --decoder block_diffusion --block-length 4 --threshold 0.9 --max-new-tokens 1000000000
 # Block diffusion needs a model with a mask token.
 expect 2 "has no mask_token_id" -- timeout 60 "$stepwise" generate --model "$fixtures/models/qwen2-tiny" \

@@ -165,7 +165,8 @@ TEST(GgufCheckpoint, QuantizedTypesStayQuantized) {
       const auto dequantized = load_checkpoint(path, LoadOptions{torch::kFloat32, torch::kCPU, true});
 
       int64_t quantized_tensors = 0;  // 2-D weights the file holds as `type`
-      for (const auto& info : GgufFile(path).tensors()) quantized_tensors += info.type == type ? 1 : 0;
+      const GgufFile file(path);  // named: a range over a temporary's member would outlive the temporary
+      for (const auto& info : file.tensors()) quantized_tensors += info.type == type ? 1 : 0;
       const auto totals = quantized->packed_linears().format_totals();
       const std::string format = type == GgmlType::kQ8_0 ? "int8 g32" : "int4 g32";
       ASSERT_EQ(totals.size(), 1u);
