@@ -37,6 +37,9 @@ class ArDecoder : public Decoder {
   int64_t prefill_tokens(const std::vector<int64_t>& prompt) const override;
 
   const ArConfig& config() const { return config_; }
+  const Transformer& model() const { return *model_; }
+  // The prefix store's view this decoder prefills through; null without one.
+  const PrefixReuse* prefix_reuse() const { return reuse_.get(); }
 
  private:
   std::shared_ptr<const Transformer> model_;

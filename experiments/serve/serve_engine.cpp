@@ -20,6 +20,8 @@
 #include "core/tensor/runtime.h"
 #include "core/tokenizer/bpe_tokenizer.h"
 #include "core/tokenizer/model_chat_template.h"
+#include "decoders/ar_decoder.h"
+#include "decoders/ar_running_batch.h"
 #include "decoders/prefix_reuse.h"
 #include "experiments/cli/decoder_flags.h"
 #include "experiments/cli/text_prompt.h"
@@ -57,6 +59,7 @@ struct DecoderEntry {
   std::unique_ptr<Decoder> decoder;
   std::string type;
   bool one_sequence_at_a_time = false;
+  const ArDecoder* continuous = nullptr;  // an AR decoder with a cache: its requests join the running batch
   std::optional<int64_t> gen_length;
   std::set<int64_t> stop_ids;  // finish_reason "stop" when a choice holds one
 };
@@ -270,6 +273,16 @@ struct ServeEngine::State {
   int64_t reused_prompt_tokens = 0;
   std::thread worker;
 
+  // Continuous batching, the worker's own: the running AR batch, the setting its rows decode with, and
+  // its jobs by the batch's request id with the time each was admitted.
+  struct RunningJob {
+    std::unique_ptr<Job> job;
+    Clock::time_point admitted;
+  };
+  std::unique_ptr<ArRunningBatch> running;
+  std::shared_ptr<DecoderEntry> running_entry;
+  std::map<int64_t, RunningJob> running_jobs;
+
   ServedModel& load_model(const std::string& name, const std::string& path, std::optional<std::string> tokenizer,
                           bool with_tokenizer);
   // The entry built under `key`, building it with `build` the first time (at most kMaxDecoderSettings).
@@ -285,7 +298,27 @@ struct ServeEngine::State {
   void run_worker();
   // Removes the job followed by `progress` from the queue (its client went away), if it is still there.
   void leave_queue(const JobProgress* progress);
-  std::vector<std::unique_ptr<Job>> take_batch(std::unique_lock<std::mutex>& lock);
+  // Under queue_mutex, with a non-empty queue. The queue index of the request that goes next: the oldest,
+  // or under shortest-prefill-first the one with the least prefill left unless the oldest has been passed
+  // over aging_batches times.
+  size_t leader_index() const;
+  // Under queue_mutex: the requests of one decode call (the leader, then waiting requests of its setting
+  // and length while the rows fit in --max-batch).
+  std::vector<std::unique_ptr<Job>> take_batch();
+  // Under queue_mutex: the requests that join the running batch now (see run_worker).
+  std::vector<std::unique_ptr<Job>> take_admissions();
+  // One decode call for `batch`; answers its jobs.
+  void decode_call(std::vector<std::unique_ptr<Job>> batch);
+  // Prefills `jobs` into the running batch (starting one when none runs); a job it refuses is answered
+  // with the error.
+  void admit(std::vector<std::unique_ptr<Job>> jobs);
+  // One step of the running batch, then every finished job answered and the batch dropped once empty.
+  void step_running();
+  void answer_finished();
+  // Answers `job` with its choices' tokens and commit steps; ttft_s from arrival, decode_after_first_s the
+  // decode time after its first token (for the per-token latency).
+  void deliver(Job& job, std::vector<std::vector<int64_t>> tokens, std::vector<std::vector<int64_t>> commit_step,
+               double ttft_s, double decode_after_first_s, int64_t batch_rows);
 };
 
 ServedModel& ServeEngine::State::load_model(const std::string& name, const std::string& path,
@@ -323,6 +356,8 @@ std::shared_ptr<DecoderEntry> ServeEngine::State::entry_of(const runner::Decoder
   auto entry = std::make_shared<DecoderEntry>();
   entry->served = &served;
   entry->decoder = std::move(decoder);
+  if (const auto* ar = dynamic_cast<const ArDecoder*>(entry->decoder.get()); ar != nullptr && ar->config().use_cache)
+    entry->continuous = ar;
   entry->type = spec.type();
   entry->one_sequence_at_a_time = runner::decodes_one_sequence_at_a_time(spec);
   entry->gen_length = spec.gen_length;
@@ -418,14 +453,17 @@ std::vector<int64_t> ServeEngine::State::prompt_of(const ApiRequest& request, co
   return ids;
 }
 
-std::vector<std::unique_ptr<Job>> ServeEngine::State::take_batch(std::unique_lock<std::mutex>&) {
-  // The leader: the oldest request, or under shortest-prefill-first the one with the least prefill left,
-  // unless the oldest has been passed over aging_batches times.
+size_t ServeEngine::State::leader_index() const {
   size_t leader = 0;
   if (order == RequestOrder::kShortestPrefillFirst && queue.front()->passed_over < settings.aging_batches) {
     for (size_t i = 1; i < queue.size(); ++i)
       if (queue[i]->prefill_tokens < queue[leader]->prefill_tokens) leader = i;
   }
+  return leader;
+}
+
+std::vector<std::unique_ptr<Job>> ServeEngine::State::take_batch() {
+  const size_t leader = leader_index();
   std::vector<std::unique_ptr<Job>> batch;
   const Job& first = *queue[leader];
   const bool alone = first.entry->one_sequence_at_a_time;
@@ -453,6 +491,42 @@ std::vector<std::unique_ptr<Job>> ServeEngine::State::take_batch(std::unique_loc
   return batch;
 }
 
+std::vector<std::unique_ptr<Job>> ServeEngine::State::take_admissions() {
+  // Candidates by the queue order: arrival order, or fewest prefill tokens first (ties by arrival) with
+  // the oldest first once it has been passed over aging_batches times.
+  std::vector<size_t> candidates(queue.size());
+  for (size_t i = 0; i < candidates.size(); ++i) candidates[i] = i;
+  const bool oldest_aged = queue.front()->passed_over >= settings.aging_batches;
+  if (order == RequestOrder::kShortestPrefillFirst)
+    std::stable_sort(candidates.begin() + (oldest_aged ? 1 : 0), candidates.end(),
+                     [&](size_t a, size_t b) { return queue[a]->prefill_tokens < queue[b]->prefill_tokens; });
+  const DecoderEntry* entry = running_entry ? running_entry.get() : queue[candidates.front()]->entry.get();
+  int64_t rows = running ? running->rows() : 0;
+  std::vector<size_t> chosen;
+  for (size_t i : candidates) {
+    const Job& job = *queue[i];
+    const auto job_rows = static_cast<int64_t>(job.seeds.size());
+    if (job.entry.get() == entry && rows + job_rows <= settings.max_batch) {
+      rows += job_rows;
+      chosen.push_back(i);
+      continue;
+    }
+    // A request passed over that often goes next: no one joins past it, so the batch drains for it.
+    if (job.passed_over >= settings.aging_batches) break;
+  }
+  std::vector<std::unique_ptr<Job>> admitted;
+  if (chosen.empty()) return admitted;
+  const size_t youngest = *std::max_element(chosen.begin(), chosen.end());
+  std::vector<size_t> by_index = chosen;
+  std::sort(by_index.begin(), by_index.end());
+  for (size_t i = 0; i < youngest; ++i)  // older requests left waiting
+    if (!std::binary_search(by_index.begin(), by_index.end(), i)) ++queue[i]->passed_over;
+  for (size_t i : chosen) admitted.push_back(std::move(queue[i]));
+  for (auto it = by_index.rbegin(); it != by_index.rend(); ++it)
+    queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(*it));
+  return admitted;
+}
+
 void ServeEngine::State::leave_queue(const JobProgress* progress) {
   std::unique_ptr<Job> gone;
   {
@@ -469,64 +543,158 @@ void ServeEngine::State::leave_queue(const JobProgress* progress) {
   gone->progress->fail(std::make_exception_ptr(ApiError(499, "the client closed the request", "invalid_request_error", "", "cancelled")));
 }
 
-void ServeEngine::State::run_worker() {
-  for (;;) {
-    std::vector<std::unique_ptr<Job>> batch;
-    {
-      std::unique_lock<std::mutex> lock(queue_mutex);
-      queue_changed.wait(lock, [&] { return stopping || !queue.empty(); });
-      if (queue.empty()) return;
-      batch = take_batch(lock);
-      for (const auto& job : batch) running_rows += static_cast<int64_t>(job->seeds.size());
+void ServeEngine::State::deliver(Job& job, std::vector<std::vector<int64_t>> tokens,
+                                 std::vector<std::vector<int64_t>> commit_step, double ttft_s,
+                                 double decode_after_first_s, int64_t batch_rows) {
+  JobResult out;
+  out.ttft_s = ttft_s;
+  out.total_s = std::chrono::duration<double>(Clock::now() - job.arrival).count();
+  out.batch_rows = batch_rows;
+  out.tokens = std::move(tokens);
+  out.commit_step = std::move(commit_step);
+  const auto first_choice_tokens = static_cast<int64_t>(out.tokens.front().size());
+  metrics.observe_ttft(out.ttft_s);
+  if (first_choice_tokens > 1)
+    metrics.observe_token_latency(decode_after_first_s / static_cast<double>(first_choice_tokens - 1));
+  int64_t completion_tokens = 0;
+  for (const auto& choice : out.tokens) completion_tokens += static_cast<int64_t>(choice.size());
+  metrics.count_tokens(static_cast<int64_t>(job.prompt.size()), completion_tokens);
+  job.progress->finish(std::move(out));
+}
+
+void ServeEngine::State::decode_call(std::vector<std::unique_ptr<Job>> batch) {
+  DecodeRequest request;
+  request.max_new_tokens = batch.front()->max_new_tokens;
+  int64_t reused = 0;
+  for (const auto& job : batch) {
+    reused += static_cast<int64_t>(job->prompt.size()) * static_cast<int64_t>(job->seeds.size()) -
+              job->entry->decoder->prefill_tokens(job->prompt) * static_cast<int64_t>(job->seeds.size());
+    for (uint64_t seed : job->seeds) {
+      request.prompts.push_back(job->prompt);
+      request.seeds.push_back(seed);
+    }
+  }
+  // Row r of the decode is choice rows_of[r].second of job rows_of[r].first.
+  std::vector<std::pair<JobProgress*, size_t>> rows_of;
+  for (const auto& job : batch)
+    for (size_t choice = 0; choice < job->seeds.size(); ++choice) rows_of.emplace_back(job->progress.get(), choice);
+  request.observer = [&rows_of](const StepCommit& commit) {
+    const auto& [progress, choice] = rows_of.at(commit.row);
+    return progress->record(choice, commit);
+  };
+  const auto start = Clock::now();
+  try {
+    DecodeResult result = batch.front()->entry->decoder->decode(request);
+    const auto rows = static_cast<int64_t>(request.prompts.size());
+    metrics.count_batch(rows);
+    size_t row = 0;
+    for (auto& job : batch) {
+      std::vector<std::vector<int64_t>> tokens, commit_step;
+      for (size_t choice = 0; choice < job->seeds.size(); ++choice, ++row) {
+        tokens.push_back(result.tokens.at(row));
+        commit_step.push_back(row < result.commit_step.size() ? result.commit_step[row] : std::vector<int64_t>{});
+      }
+      const double ttft_s = std::chrono::duration<double>(start - job->arrival).count() + result.stats.first_token_s;
+      deliver(*job, std::move(tokens), std::move(commit_step), ttft_s,
+              result.stats.wall_s - result.stats.first_token_s, rows);
+    }
+  } catch (...) {
+    for (auto& job : batch) job->progress->fail(std::current_exception());
+  }
+  std::lock_guard<std::mutex> lock(queue_mutex);
+  running_rows = 0;
+  reused_prompt_tokens += reused;
+}
+
+void ServeEngine::State::admit(std::vector<std::unique_ptr<Job>> jobs) {
+  for (auto& job : jobs) {
+    if (!running) {
+      running = std::make_unique<ArRunningBatch>(*job->entry->continuous);
+      running_entry = job->entry;
     }
     DecodeRequest request;
-    request.max_new_tokens = batch.front()->max_new_tokens;
-    int64_t reused = 0;
-    for (const auto& job : batch) {
-      reused += static_cast<int64_t>(job->prompt.size()) * static_cast<int64_t>(job->seeds.size()) -
-                job->entry->decoder->prefill_tokens(job->prompt) * static_cast<int64_t>(job->seeds.size());
-      for (uint64_t seed : job->seeds) {
-        request.prompts.push_back(job->prompt);
-        request.seeds.push_back(seed);
-      }
-    }
-    // Row r of the decode is choice rows_of[r].second of job rows_of[r].first.
-    std::vector<std::pair<JobProgress*, size_t>> rows_of;
-    for (const auto& job : batch)
-      for (size_t choice = 0; choice < job->seeds.size(); ++choice) rows_of.emplace_back(job->progress.get(), choice);
-    request.observer = [&rows_of](const StepCommit& commit) {
-      const auto& [progress, choice] = rows_of.at(commit.row);
-      return progress->record(choice, commit);
+    request.max_new_tokens = job->max_new_tokens;
+    request.prompts.assign(job->seeds.size(), job->prompt);
+    request.seeds = job->seeds;
+    // The running batch reports a request's rows by their index within it: the choice.
+    request.observer = [progress = job->progress.get()](const StepCommit& commit) {
+      return progress->record(commit.row, commit);
     };
-    const auto start = Clock::now();
+    const auto admitted = Clock::now();
     try {
-      DecodeResult result = batch.front()->entry->decoder->decode(request);
-      metrics.count_batch(static_cast<int64_t>(request.prompts.size()));
-      size_t row = 0;
-      for (auto& job : batch) {
-        JobResult out;
-        out.ttft_s = std::chrono::duration<double>(start - job->arrival).count() + result.stats.first_token_s;
-        out.total_s = std::chrono::duration<double>(Clock::now() - job->arrival).count();
-        out.batch_rows = static_cast<int64_t>(request.prompts.size());
-        for (size_t choice = 0; choice < job->seeds.size(); ++choice, ++row) {
-          out.tokens.push_back(result.tokens.at(row));
-          out.commit_step.push_back(row < result.commit_step.size() ? result.commit_step[row] : std::vector<int64_t>{});
-        }
-        const double after_first = result.stats.wall_s - result.stats.first_token_s;
-        const int64_t tokens = static_cast<int64_t>(out.tokens.front().size());
-        metrics.observe_ttft(out.ttft_s);
-        if (tokens > 1) metrics.observe_token_latency(after_first / static_cast<double>(tokens - 1));
-        int64_t completion_tokens = 0;
-        for (const auto& choice : out.tokens) completion_tokens += static_cast<int64_t>(choice.size());
-        metrics.count_tokens(static_cast<int64_t>(job->prompt.size()), completion_tokens);
-        job->progress->finish(std::move(out));
-      }
+      const int64_t id = running->add(request);
+      running_jobs.emplace(id, RunningJob{std::move(job), admitted});
     } catch (...) {
-      for (auto& job : batch) job->progress->fail(std::current_exception());
+      job->progress->fail(std::current_exception());
+      std::lock_guard<std::mutex> lock(queue_mutex);
+      running_rows -= static_cast<int64_t>(job->seeds.size());
     }
-    std::lock_guard<std::mutex> lock(queue_mutex);
-    running_rows = 0;
-    reused_prompt_tokens += reused;
+  }
+}
+
+void ServeEngine::State::answer_finished() {
+  int64_t reused = 0;
+  for (auto& [id, result] : running->take_finished()) {
+    auto found = running_jobs.find(id);
+    TORCH_INTERNAL_ASSERT(found != running_jobs.end());
+    RunningJob finished = std::move(found->second);
+    running_jobs.erase(found);
+    reused += result.stats.details.value("reused_prompt_tokens", int64_t{0});
+    const double ttft_s =
+        std::chrono::duration<double>(finished.admitted - finished.job->arrival).count() + result.stats.first_token_s;
+    deliver(*finished.job, std::move(result.tokens), std::move(result.commit_step), ttft_s,
+            result.stats.wall_s - result.stats.first_token_s, result.stats.details.value("peak_batch_rows", int64_t{0}));
+  }
+  std::lock_guard<std::mutex> lock(queue_mutex);
+  reused_prompt_tokens += reused;
+}
+
+void ServeEngine::State::step_running() {
+  if (!running) return;
+  try {
+    answer_finished();  // requests that ended at their first token
+    const int64_t rows = running->rows();
+    if (rows > 0) {
+      running->step();
+      metrics.count_batch(rows);
+    }
+    answer_finished();
+  } catch (...) {
+    for (auto& [id, entry] : running_jobs) entry.job->progress->fail(std::current_exception());
+    running_jobs.clear();
+    running.reset();
+  }
+  if (running && running_jobs.empty()) running.reset();
+  if (!running) running_entry.reset();
+  std::lock_guard<std::mutex> lock(queue_mutex);
+  running_rows = running ? running->rows() : 0;
+}
+
+void ServeEngine::State::run_worker() {
+  // Each iteration: with an AR running batch (or an AR request leading the queue), admit waiting requests
+  // of its setting by the queue order while the rows fit in --max-batch, run one step and answer the
+  // finished; any other request leading the queue runs as one decode call with its batch.
+  for (;;) {
+    std::vector<std::unique_ptr<Job>> call_batch, admitted;
+    {
+      std::unique_lock<std::mutex> lock(queue_mutex);
+      queue_changed.wait(lock, [&] { return stopping || !queue.empty() || running != nullptr; });
+      if (queue.empty() && !running) return;
+      if (!queue.empty()) {
+        if (running || queue[leader_index()]->entry->continuous != nullptr)
+          admitted = take_admissions();
+        else
+          call_batch = take_batch();
+      }
+      for (const auto& job : call_batch) running_rows += static_cast<int64_t>(job->seeds.size());
+      for (const auto& job : admitted) running_rows += static_cast<int64_t>(job->seeds.size());
+    }
+    if (!call_batch.empty()) {
+      decode_call(std::move(call_batch));
+      continue;
+    }
+    admit(std::move(admitted));
+    step_running();
   }
 }
 

@@ -1,10 +1,13 @@
 // What `stepwise serve` runs behind its HTTP routes: the loaded models, their tokenizers and chat
 // templates, the served decoders by name (one from the server's flags, or the named decoders of a
 // --config file), one decoder per distinct decoder setting (a served decoder with a request's body keys
-// applied, as `--set` would or as keys of its YAML block), a bounded request queue and the one worker thread that decodes it. The worker takes a
-// batch between decode calls: the first request by the queue order (fifo, or shortest prefill first with
-// an aging bound), then up to --max-batch rows of waiting requests with the same decoder and length.
-// Speculative decoders verify one sequence at a time, so their requests run alone. The decode reports each
+// applied, as `--set` would or as keys of its YAML block), a bounded request queue and the one worker thread that decodes it.
+// AR requests (with a KV cache) are batched continuously: between decode steps the worker admits waiting
+// requests of the running batch's setting, by the queue order (fifo, or shortest prefill first with an
+// aging bound), while the running rows fit in --max-batch, and every finished or cancelled row leaves at
+// once (decoders/ar_running_batch.h). Other decoders take a batch per decode call: the first request by
+// the queue order, then up to --max-batch rows of waiting requests with the same decoder and length;
+// speculative decoders verify one sequence at a time, so their requests run alone. Decoders report each
 // step's commits (decoders/decoder.h, StepObserver) to the request's PendingCompletion, which turns them
 // into stream text as they come; a request whose client has gone is cancelled: it leaves the queue, or its
 // rows stop at their next step. Torch-free header.
@@ -34,10 +37,10 @@ struct ServeSettings {
   std::string device = "cpu";
   std::vector<std::string> decoder_args;  // the server's decoder flags as given (--decoder, --steps, --set ...)
   int64_t default_max_tokens = 32;
-  int64_t max_batch = 8;   // rows per decode call
+  int64_t max_batch = 8;   // rows of the running AR batch, or per decode call of the other decoders
   int64_t max_queue = 64;  // requests waiting; more get 429
   std::string order = "fifo";  // fifo | shortest_prefill_first
-  int64_t aging_batches = 4;   // shortest_prefill_first: a request passed over this often goes next
+  int64_t aging_batches = 4;   // a request passed over this often goes next (admission stops past it)
   std::optional<runner::PrefixCacheSpec> prefix_cache;
 };
 
@@ -54,7 +57,7 @@ struct CompletionOutput {
   std::string prompt_text;  // chat: the rendered conversation
   double ttft_s = 0.0;      // arrival to the first generated token (queue wait + the decode's first_token_s)
   double total_s = 0.0;     // arrival to the end of the decode
-  int64_t batch_rows = 0;   // rows of the decode call it ran in
+  int64_t batch_rows = 0;   // the most rows of a forward it took part in (running batch) or its decode call's rows
 };
 
 // One request queued or decoding, as the route answering it sees it.
