@@ -107,8 +107,8 @@ int run_serve(const Args& args) {
   if (settings.config_path) {
     check(!parser.get_optional("model") && !parser.get_optional("tokenizer") && !parser.get_optional("served-model-name"),
           "--config: the file names the models; drop --model, --tokenizer and --served-model-name");
-    check(settings.decoder_args.empty(), "--config: the file holds the decoders; drop the decoder flags (",
-          settings.decoder_args.front(), ")");
+    if (!settings.decoder_args.empty())
+      fail("--config: the file holds the decoders; drop the decoder flags (", settings.decoder_args.front(), ")");
   } else {
     settings.model_path = parser.get("model");
     settings.tokenizer_path = parser.get_optional("tokenizer");
