@@ -25,9 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long a worker keeps polling for the next split after finishing one before it sleeps: long enough
-// to bridge the gap between the products of one decode step, short enough to cost little when the
-// process stops splitting (docs/performance.md, "Thread policy").
+// How long a worker keeps polling for the next split after finishing one before it sleeps: meant to
+// bridge the short gaps between the products of one decode step while costing little when the process
+// stops splitting; not yet tuned on an idle machine (docs/performance.md, "Thread policy").
 constexpr auto kWorkerSpin = std::chrono::microseconds(100);
 // How long the caller polls for chunks still running on workers before it sleeps, which lets the
 // scheduler run a descheduled worker on the caller's core.
