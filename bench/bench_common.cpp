@@ -8,14 +8,17 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/tensor/runtime.h"
 #include "core/timing.h"
 #include "models/checkpoint.h"
 #include "models/group_quantized.h"
+#include "models/kernel_split.h"
 #include "models/packed_linear.h"
 
 namespace stepwise::bench {
@@ -163,6 +166,12 @@ int run_registered_benchmarks(int argc, char** argv, int threads) {
   benchmark::AddCustomContext("torch_threads", std::to_string(threads));
   benchmark::AddCustomContext("OMP_WAIT_POLICY", env("OMP_WAIT_POLICY"));
   benchmark::AddCustomContext("OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS"));
+  try {
+    benchmark::AddCustomContext("kernel_threads", kernel_split_name(kernel_split()));
+  } catch (const Error& error) {
+    std::cerr << error.what() << "\n";
+    return 2;
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -69,7 +69,8 @@ int configure_bench_threads();
 // torch threads ($STEPWISE_THREADS, else 2). Returns the thread count.
 int prepare_benchmark_process(char** argv);
 // The rest of main() once benchmarks are registered: parses the Google Benchmark flags (exit 1 on an
-// unknown one), records the thread settings in the JSON context and runs the selected benchmarks.
+// unknown one), records the thread settings in the JSON context (exit 2 on a bad STEPWISE_KERNEL_THREADS)
+// and runs the selected benchmarks.
 int run_registered_benchmarks(int argc, char** argv, int threads);
 
 // Wall and process CPU seconds (all threads) of one piece of work.

@@ -3,7 +3,9 @@
 //   decode_step/*      one AR decode step at a fixed cached context (Qwen2.5-0.5B shape): tokens/s and
 //                      the bandwidth achieved reading weights + KV, also as a ratio to the copy bandwidth;
 //                      bfloat16 on the project's kernels, and with /linear:torch on LibTorch's linear;
-//                      int8 / int4: the same model with group-quantized weights (W8A16 / W4A16)
+//                      int8 / int4: the same model with group-quantized weights (W8A16 / W4A16); with
+//                      /split:openmp the kernels' products split by at::parallel_for instead of the
+//                      kernels' worker pool (models/kernel_split.h)
 //   kv_cache/*         whole AR generations with the KV cache vs recomputing the prefix (small model)
 //   speculative/*      whole generations, AR vs speculative with several draft sources (0.5B shape)
 // Benchmarks are registered in main() and share one ModelPool, so each model is built once.
@@ -24,6 +26,7 @@
 #include "core/timing.h"
 #include "decoders/ar_decoder.h"
 #include "decoders/speculative_decoder.h"
+#include "models/kernel_split.h"
 #include "models/packed_linear.h"
 
 namespace stepwise::bench {
@@ -67,10 +70,14 @@ void copy_memcpy(benchmark::State& state) {
 // values (the cost of a step does not depend on their contents) and truncated back after every step.
 // `torch_linear`: every linear product on LibTorch (the project's kernels switched off, models/packed_linear.h).
 // `quantized_bits` 8 / 4: the bfloat16 model with int8 / int4 weights (ModelPool::get_quantized); 0: none.
+// `openmp_split`: the kernels' products split over LibTorch's OpenMP team, else by the process's
+// kernel_split() (STEPWISE_KERNEL_THREADS, default the worker pool).
 void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dtype, int64_t batch, int64_t context,
-                 bool torch_linear, int quantized_bits = 0) {
+                 bool torch_linear, int quantized_bits = 0, bool openmp_split = false) {
   torch::NoGradGuard no_grad;
   set_linear_kernels_enabled(!torch_linear);
+  const KernelSplit process_split = kernel_split();
+  if (openmp_split) set_kernel_split(KernelSplit::kOpenMp);
   auto model = quantized_bits > 0 ? pool.get_quantized(qwen25_05b_config(), quantized_bits, kTargetSeed)
                                   : pool.get(qwen25_05b_config(), dtype, kTargetSeed);
   const TransformerConfig& config = model->config();
@@ -112,7 +119,9 @@ void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dty
   state.counters["best_tokens_per_s"] = static_cast<double>(batch) / fastest;
   state.counters["best_ms_per_step"] = 1e3 * fastest;
   state.counters["best_copy_ratio"] = bytes / fastest / copy_bandwidth;
+  if (!torch_linear) state.SetLabel(std::string("split ") + kernel_split_name(kernel_split()));
   set_linear_kernels_enabled(true);
+  set_kernel_split(process_split);
 }
 
 // Random prompt of `length` tokens; `period` > 0 repeats its first `period` tokens (repetitive text).
@@ -229,16 +238,25 @@ void register_all(ModelPool& pool) {
   RegisterBenchmark("copy_bandwidth/torch", copy_torch)->UseRealTime()->MinTime(1.0)->Unit(benchmark::kMillisecond);
   RegisterBenchmark("copy_bandwidth/memcpy", copy_memcpy)->UseRealTime()->MinTime(1.0)->Unit(benchmark::kMillisecond);
 
+  // Each step on the kernels split by the worker pool (the default), on the kernels split by OpenMP, and
+  // on LibTorch's linear, one after the other for each shape.
+  struct LinearVariant {
+    bool torch_linear, openmp_split;
+    const char* suffix;
+  };
+  const LinearVariant variants[] = {{false, false, ""}, {false, true, "/split:openmp"}, {true, false, "/linear:torch"}};
   for (torch::ScalarType dtype : {torch::kFloat32, torch::kBFloat16}) {
-    for (bool torch_linear : {false, true}) {
-      if (torch_linear && dtype != torch::kBFloat16) continue;  // float32 never uses the kernels
-      for (int64_t batch : {1, 4, 8}) {
-        for (int64_t context : {128, 512, 2048}) {
+    for (int64_t batch : {1, 4, 8}) {
+      for (int64_t context : {128, 512, 2048}) {
+        for (const LinearVariant& variant : variants) {
+          // float32 never uses the kernels
+          if (dtype == torch::kFloat32 && (variant.torch_linear || variant.openmp_split)) continue;
           const std::string name = "decode_step/" + dtype_name(dtype) + "/batch:" + std::to_string(batch) +
-                                   "/context:" + std::to_string(context) + (torch_linear ? "/linear:torch" : "");
+                                   "/context:" + std::to_string(context) + variant.suffix;
           RegisterBenchmark(name.c_str(),
-                            [&pool, dtype, batch, context, torch_linear](benchmark::State& state) {
-                              decode_step(state, pool, dtype, batch, context, torch_linear);
+                            [&pool, dtype, batch, context, variant](benchmark::State& state) {
+                              decode_step(state, pool, dtype, batch, context, variant.torch_linear, 0,
+                                          variant.openmp_split);
                             })
               ->UseRealTime()
               ->MinTime(2.0)
@@ -251,15 +269,19 @@ void register_all(ModelPool& pool) {
   for (int bits : {8, 4}) {  // W8A16 / W4A16: bfloat16 activations, int8 / int4 weights in groups of 32
     for (int64_t batch : {1, 4, 8}) {
       for (int64_t context : {128, 512, 2048}) {
-        const std::string name = "decode_step/int" + std::to_string(bits) + "/batch:" + std::to_string(batch) +
-                                 "/context:" + std::to_string(context);
-        RegisterBenchmark(name.c_str(),
-                          [&pool, bits, batch, context](benchmark::State& state) {
-                            decode_step(state, pool, torch::kBFloat16, batch, context, false, bits);
-                          })
-            ->UseRealTime()
-            ->MinTime(2.0)
-            ->Unit(benchmark::kMillisecond);
+        for (const LinearVariant& variant : variants) {
+          if (variant.torch_linear) continue;  // the quantized weights exist only for the kernels
+          const std::string name = "decode_step/int" + std::to_string(bits) + "/batch:" + std::to_string(batch) +
+                                   "/context:" + std::to_string(context) + variant.suffix;
+          RegisterBenchmark(name.c_str(),
+                            [&pool, bits, batch, context, variant](benchmark::State& state) {
+                              decode_step(state, pool, torch::kBFloat16, batch, context, false, bits,
+                                          variant.openmp_split);
+                            })
+              ->UseRealTime()
+              ->MinTime(2.0)
+              ->Unit(benchmark::kMillisecond);
+        }
       }
     }
   }

@@ -2,9 +2,10 @@
 //   read_bandwidth/*   a streaming float32 reduction over 1 GiB with vector loads and 8 accumulators on
 //                      the torch threads: the read bandwidth the products are compared with
 //   kernel/FORMAT/SHAPE/rows:M   y = x · Wᵀ on the Qwen2.5-0.5B layer shapes (K->N) for bfloat16, int8
-//                      and int4 (group 32) weights, bfloat16 x, split over the torch threads like the
-//                      model's linear layers; GB/s of packed weight bytes and the fraction of the read
-//                      bandwidth. Small shapes cycle through enough copies (>= 512 MiB) to defeat the caches.
+//                      and int4 (group 32) weights, bfloat16 x, split over the torch threads as the
+//                      model's linear layers are (models/kernel_split.h, STEPWISE_KERNEL_THREADS); GB/s of
+//                      packed weight bytes and the fraction of the read bandwidth. Small shapes cycle
+//                      through enough copies (>= 512 MiB) to defeat the caches.
 //   kernel_in_cache/FORMAT/256x896/rows:M   the same product on one thread over one 256 x 896 matrix that
 //                      stays in the L2 cache: the arithmetic cost alone, in seconds per 32 weights
 // The path is the one STEPWISE_KERNELS selects (default: the best this CPU has).
@@ -21,6 +22,7 @@
 #include "bench/bench_common.h"
 #include "core/kernels/kernels.h"
 #include "core/timing.h"
+#include "models/kernel_split.h"
 
 namespace stepwise::bench {
 namespace {
@@ -123,11 +125,8 @@ void kernel_product(benchmark::State& state, WeightFormat format, int64_t k, int
   for (auto _ : state) {
     const PackedWeight& weight = copies[next];
     next = (next + 1) % copies.size();
-    const int64_t grain = std::max<int64_t>(1, (int64_t{64} << 10) / weight.panel_bytes);
     Stopwatch watch;
-    at::parallel_for(0, weight.panels(), grain, [&](int64_t begin, int64_t end) {
-      kernels::matmul(weight, activations, y.data(), n, begin, end, isa);
-    });
+    split_matmul(weight, activations, y.data(), n, isa);
     seconds.push_back(watch.seconds());
     benchmark::DoNotOptimize(y.data());
   }
@@ -139,7 +138,7 @@ void kernel_product(benchmark::State& state, WeightFormat format, int64_t k, int
   state.counters["weight_bytes"] = static_cast<double>(bytes);
   if (g_read_bandwidth > 0.0) state.counters["read_ratio"] = static_cast<double>(bytes) / median / g_read_bandwidth;
   state.counters["threads"] = at::get_num_threads();
-  state.SetLabel(kernels::isa_name(isa));
+  state.SetLabel(std::string(kernels::isa_name(isa)) + ", split " + kernel_split_name(kernel_split()));
 }
 
 // One thread, one small matrix read over and over (L2-resident): what the arithmetic of a tile costs

@@ -67,12 +67,13 @@ def copy_section(runs):
 
 def decode_section(runs):
     rows = []
-    pattern = re.compile(r"decode_step/(\w+)/batch:(\d+)/context:(\d+)(/linear:torch)?$")
+    pattern = re.compile(r"decode_step/(\w+)/batch:(\d+)/context:(\d+)(/linear:torch|/split:openmp)?$")
+    variants = {"/linear:torch": " (torch linear)", "/split:openmp": " (OpenMP split)"}
     keys = []
     for name in runs:
         match = pattern.match(name)
         if match:
-            dtype = match.group(1) + (" (torch linear)" if match.group(4) else "")
+            dtype = match.group(1) + variants.get(match.group(4), "")
             keys.append((dtype, int(match.group(2)), int(match.group(3)), name))
     for dtype, batch, context, name in sorted(keys):
         r = runs[name]

@@ -1,24 +1,19 @@
 // PackedLinears: a model's bfloat16 weights read in place and its group-quantized ones packed for
 // core/kernels, small products run on them with the output features split over the torch intra-op
-// thread pool.
+// threads (models/kernel_split.h).
 #include "models/packed_linear.h"
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <atomic>
+
+#include "models/kernel_split.h"
 
 namespace stepwise {
 namespace {
 
 std::atomic<bool> kernels_enabled{true};
 std::atomic<int64_t> kernel_products{0};
-std::atomic<int64_t> kernel_worker_chunks{0};
-
-// Panels per thread chunk: at least ~64 KiB of weights, so tiny layers do not pay for a parallel region.
-int64_t grain_panels(const kernels::PackedWeight& packed) {
-  return std::max<int64_t>(1, (int64_t{64} << 10) / std::max<int64_t>(1, packed.panel_bytes));
-}
 
 std::string format_label(const kernels::PackedWeight& packed) {
   std::string label = kernels::format_name(packed.format);
@@ -32,7 +27,6 @@ std::string format_label(const kernels::PackedWeight& packed) {
 void set_linear_kernels_enabled(bool enabled) { kernels_enabled.store(enabled); }
 bool linear_kernels_enabled() { return kernels_enabled.load(); }
 int64_t linear_kernel_products() { return kernel_products.load(); }
-int64_t linear_kernel_worker_chunks() { return kernel_worker_chunks.load(); }
 
 std::shared_ptr<PackedLinears> PackedLinears::create(const std::vector<torch::Tensor>& weights) {
   auto out = std::make_shared<PackedLinears>();
@@ -40,6 +34,7 @@ std::shared_ptr<PackedLinears> PackedLinears::create(const std::vector<torch::Te
     if (weight.defined() && weight.device().is_cpu() && weight.scalar_type() == torch::kBFloat16 && weight.dim() == 2) {
       out->isa_ = kernels::active_isa();
       out->isa_chosen_ = true;
+      kernel_split();  // a bad STEPWISE_KERNEL_THREADS fails here, at load
       break;
     }
   }
@@ -53,6 +48,7 @@ void PackedLinears::set_quantized(const torch::Tensor& weight, kernels::PackedWe
   if (replaced.defined()) entries_.erase(replaced.unsafeGetTensorImpl());
   isa_ = kernels::active_isa();
   isa_chosen_ = true;
+  kernel_split();  // likewise for a quantized model
   Entry entry;
   entry.packed = std::make_shared<const kernels::PackedWeight>(std::move(packed));
   entry.data = weight.data_ptr();
@@ -118,12 +114,7 @@ std::optional<torch::Tensor> PackedLinears::linear(const torch::Tensor& x, const
   const kernels::Activations activations{
       input.data_ptr(), bfloat16_x ? kernels::ElementType::kBFloat16 : kernels::ElementType::kFloat32, rows,
       in_features};
-  float* y = output.data_ptr<float>();
-  const kernels::Isa isa = isa_;
-  at::parallel_for(0, packed.panels(), grain_panels(packed), [&](int64_t begin, int64_t end) {
-    kernels::matmul(packed, activations, y, out_features, begin, end, isa);
-    if (at::get_thread_num() != 0) kernel_worker_chunks.fetch_add(1, std::memory_order_relaxed);
-  });
+  split_matmul(packed, activations, output.data_ptr<float>(), out_features, isa_);
   kernel_products.fetch_add(1, std::memory_order_relaxed);
   if (bias.defined()) output.add_(bias.to(torch::kFloat32));
   std::vector<int64_t> shape = x.sizes().vec();

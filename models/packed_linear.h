@@ -1,7 +1,7 @@
 // The linear layers' weights as core/kernels reads them, and the choice between the kernels and
 // torch::linear for each product. On the CPU, with at most kernels::kMaxRows rows of x and no gradient
 // needed, y = x · Wᵀ (+ bias) runs on the project's kernels (split over output features on the torch
-// intra-op threads) for
+// intra-op threads, models/kernel_split.h) for
 //   - a bfloat16 weight, with bfloat16 x: read in place from the tensor's own row-major storage (no
 //     copy), so its current values are always the ones used;
 //   - a group-quantized weight (int8 / int4, models/group_quantized.h), with float32 or bfloat16 x:
@@ -27,8 +27,9 @@ namespace stepwise {
 
 class PackedLinears {
  public:
-  // For a model with these linear weights: when one is a CPU bfloat16 matrix, the kernel path is chosen
-  // here (kernels::active_isa(), STEPWISE_KERNELS), so a bad value fails at load.
+  // For a model with these linear weights: when one is a CPU bfloat16 matrix, the kernel path and the
+  // thread split are chosen here (kernels::active_isa(), STEPWISE_KERNELS; kernel_split(),
+  // STEPWISE_KERNEL_THREADS), so a bad value fails at load.
   static std::shared_ptr<PackedLinears> create(const std::vector<torch::Tensor>& weights);
 
   // Makes `packed` (int8 / int4, of weight's shape) the kernels' operand for `weight` (a CPU tensor),
@@ -67,8 +68,5 @@ void set_linear_kernels_enabled(bool enabled);
 bool linear_kernels_enabled();
 // Products computed on the kernels so far in this process (for tests and diagnostics).
 int64_t linear_kernel_products();
-// Chunks of those products that ran on an intra-op worker thread rather than the calling thread: stays 0
-// when the products are not split over the threads (for tests and diagnostics).
-int64_t linear_kernel_worker_chunks();
 
 }  // namespace stepwise

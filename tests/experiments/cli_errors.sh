@@ -26,6 +26,9 @@ expect 2 "expected causal or bidirectional" -- "$stepwise" logits --model "$fixt
 expect 0 "^reference$" -- "$stepwise" kernels
 expect 2 "STEPWISE_KERNELS=avx1024: expected reference, avx2 or avx512" -- \
   env STEPWISE_KERNELS=avx1024 "$stepwise" logits --model "$fixtures/models/qwen2-tiny-bf16" --ids 1,2 --dtype bfloat16
+# So is a bad STEPWISE_KERNEL_THREADS (the split of the kernels' products over the threads).
+expect 2 "STEPWISE_KERNEL_THREADS=spin: expected pool or openmp" -- \
+  env STEPWISE_KERNEL_THREADS=spin "$stepwise" logits --model "$fixtures/models/qwen2-tiny-bf16" --ids 1,2 --dtype bfloat16
 
 # A truncated checkpoint: error naming the file, exit 2, no signal.
 mkdir -p "$scratch/cut"

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "models/checkpoint.h"
+#include "models/kernel_split.h"
 #include "models/packed_linear.h"
 #include "tests/support/fixture_utils.h"
 #include "tests/support/numeric_bounds.h"
@@ -108,24 +110,54 @@ TEST(Transformer, BFloat16ComputeStaysClose) {
   EXPECT_TRUE(torch::equal(logits.argmax(-1).masked_select(decided), reference.argmax(-1).masked_select(decided)));
 }
 
-// With two intra-op threads a product large enough for several chunks is split over both: some chunk runs
-// on the worker thread (this fails when the kernels' file is built without OpenMP, where at::parallel_for
-// runs every chunk on the caller), and the split result is the float32 product of the same values.
+// With two intra-op threads a product large enough for several chunks is split over both, on the
+// kernels' worker pool and (STEPWISE_KERNEL_THREADS=openmp) over LibTorch's OpenMP team: some chunk runs
+// on a worker thread. The pool's worker may still be starting up, or asleep, while the caller claims every
+// chunk of one product, so the products are repeated until a worker has taken a chunk (at most 1000). The
+// OpenMP split fails this when its file is built without OpenMP, where at::parallel_for runs every chunk
+// on the caller. Every split product is bit-identical to the one-thread product (each output panel is
+// computed by one thread with the same operations) and is the float32 product of the same values.
 TEST(Transformer, KernelProductsAreSplitOverTheIntraOpThreads) {
   const int previous_threads = torch::get_num_threads();
-  torch::set_num_threads(2);
+  const KernelSplit previous_split = kernel_split();
   torch::manual_seed(7);
   const torch::Tensor weight = torch::randn({4096, 512}).to(torch::kBFloat16);  // (N, K): 4 MiB, many chunks
   const torch::Tensor x = torch::randn({1, 512}).to(torch::kBFloat16);          // (M, K)
   const auto linears = PackedLinears::create({weight});
-  const int64_t before = linear_kernel_worker_chunks();
-  const std::optional<torch::Tensor> y = linears->linear(x, weight, torch::Tensor());  // (M, N) bfloat16
+  torch::set_num_threads(1);
+  const std::optional<torch::Tensor> alone = linears->linear(x, weight, torch::Tensor());  // (M, N) bfloat16
+  torch::set_num_threads(2);
+  for (KernelSplit split : {KernelSplit::kPool, KernelSplit::kOpenMp}) {
+    set_kernel_split(split);
+    const int64_t before = kernel_worker_chunks();
+    for (int product = 0; product < 1000 && kernel_worker_chunks() == before; ++product) {
+      const std::optional<torch::Tensor> y = linears->linear(x, weight, torch::Tensor());  // (M, N) bfloat16
+      EXPECT_TRUE(y.has_value() && alone.has_value() && torch::equal(*y, *alone)) << kernel_split_name(split);
+    }
+    EXPECT_GT(kernel_worker_chunks() - before, 0) << kernel_split_name(split);
+  }
   torch::set_num_threads(previous_threads);
-  ASSERT_TRUE(y.has_value());
-  EXPECT_GT(linear_kernel_worker_chunks() - before, 0);
+  set_kernel_split(previous_split);
+  ASSERT_TRUE(alone.has_value());
   const torch::Tensor reference = torch::matmul(x.to(torch::kFloat32), weight.to(torch::kFloat32).t());  // (M, N)
   // float32 accumulation in another order, then one rounding to bfloat16 (relative 2^-8).
-  EXPECT_TRUE(torch::allclose(y->to(torch::kFloat32), reference, /*rtol=*/1.0 / 128, /*atol=*/1e-3));
+  EXPECT_TRUE(torch::allclose(alone->to(torch::kFloat32), reference, /*rtol=*/1.0 / 128, /*atol=*/1e-3));
+}
+
+// STEPWISE_KERNEL_THREADS names the split; anything else is an error naming the variable and the choices.
+TEST(Transformer, KernelThreadSplitIsParsedFromItsVariable) {
+  EXPECT_EQ(parse_kernel_split(nullptr), KernelSplit::kPool);
+  EXPECT_EQ(parse_kernel_split(""), KernelSplit::kPool);
+  EXPECT_EQ(parse_kernel_split("pool"), KernelSplit::kPool);
+  EXPECT_EQ(parse_kernel_split("openmp"), KernelSplit::kOpenMp);
+  for (const char* bad : {"OpenMP", "spin", "pool "}) {
+    try {
+      parse_kernel_split(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& error) {
+      EXPECT_EQ(std::string(error.what()), std::string("STEPWISE_KERNEL_THREADS=") + bad + ": expected pool or openmp");
+    }
+  }
 }
 
 // On the CPU a bfloat16 model's small products (here all 11 rows) run on the project's kernels
