@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 
 namespace stepwise {
@@ -178,12 +179,7 @@ TransformerConfig parse_transformer_config(const nlohmann::json& json, const std
 
 TransformerConfig load_transformer_config(const std::string& path) {
   const std::string text = read_regular_file(path);  // names the file when missing, a directory or a FIFO
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
+  const nlohmann::json json = parse_json_input(text, path);
   try {
     return parse_transformer_config(json, path);
   } catch (const nlohmann::json::exception& e) {

@@ -17,6 +17,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 
 namespace stepwise {
@@ -110,12 +111,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
     check(header_size <= file_size_ - 8, path, ": header size ", header_size,
           " points past the end of the file (", file_size_, " bytes); the file is truncated or not safetensors");
     data_start_ = 8 + header_size;
-    nlohmann::json header;
-    try {
-      header = nlohmann::json::parse(mapped_ + 8, mapped_ + 8 + header_size);
-    } catch (const nlohmann::json::exception& e) {
-      fail(path, ": header is not valid JSON (", e.what(), ")");
-    }
+    const nlohmann::json header =
+        parse_json_input(std::string_view(reinterpret_cast<const char*>(mapped_ + 8), header_size), path + ": header");
     check(header.is_object(), path, ": header is not a JSON object");
     const uint64_t data_size = file_size_ - data_start_;
     for (const auto& [name, entry] : header.items()) {
@@ -207,12 +204,7 @@ TensorStore::TensorStore(const std::string& directory) : directory_(directory) {
   const fs::path index_path = fs::path(directory) / "model.safetensors.index.json";
   const fs::path single_path = fs::path(directory) / "model.safetensors";
   if (fs::exists(index_path, status_error)) {
-    nlohmann::json index;
-    try {
-      index = nlohmann::json::parse(read_regular_file(index_path.string()));
-    } catch (const nlohmann::json::exception& e) {
-      fail(index_path.string(), ": not valid JSON (", e.what(), ")");
-    }
+    const nlohmann::json index = parse_json_input(read_regular_file(index_path.string()), index_path.string());
     check(index.is_object(), index_path.string(), ": expected a JSON object");
     check(index.contains("weight_map") && index["weight_map"].is_object(), index_path.string(),
           ": missing object 'weight_map'");

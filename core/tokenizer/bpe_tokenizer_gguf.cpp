@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 
 namespace stepwise {
@@ -211,11 +212,7 @@ void add_gguf_tokenizer(GgufWriter& writer, const std::string& path, int64_t voc
     check(gguf_has_tokenizer(source), path, ": the file carries no tokenizer (tokenizer.ggml.model is missing or none)");
     json = gguf_tokenizer_json(source);
   } else {
-    try {
-      json = Json::parse(read_regular_file(path));
-    } catch (const Json::exception& e) {
-      fail(path, ": not valid JSON (", e.what(), ")");
-    }
+    json = parse_json_input(read_regular_file(path), path);
   }
   check(json.is_object() && json.contains("model") && json["model"].is_object(), path, ": no model object");
   const Json& model = json["model"];

@@ -16,6 +16,7 @@
 #include "core/tokenizer/bpe_tokenizer.h"
 #include "core/tokenizer/bpe_tokenizer_state.h"
 #include "core/error.h"
+#include "core/json_input.h"
 
 namespace stepwise {
 namespace {
@@ -41,6 +42,7 @@ struct TokenizerFile {
 class TokenizerFileReader final : public nlohmann::json_sax<Json> {
  public:
   explicit TokenizerFileReader(TokenizerFile& file) : file_(file) {}
+  // Why parsing stopped: a syntax error or nesting deeper than kMaxJsonDepth.
   const std::string& syntax_error() const { return syntax_error_; }
 
   bool null() override { return add(Json()); }
@@ -69,7 +71,7 @@ class TokenizerFileReader final : public nlohmann::json_sax<Json> {
   bool end_object() override { return close(); }
   bool end_array() override { return close(); }
   bool parse_error(std::size_t, const std::string&, const Json::exception& error) override {
-    syntax_error_ = error.what();
+    syntax_error_ = std::string("not valid JSON: ") + error.what();
     return false;
   }
 
@@ -133,6 +135,10 @@ class TokenizerFileReader final : public nlohmann::json_sax<Json> {
   }
 
   bool open(bool is_object) {
+    if (stack_.size() >= static_cast<size_t>(kMaxJsonDepth)) {
+      syntax_error_ = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+      return false;
+    }
     Place place = Place::kTree;
     if (!stack_.empty()) {
       Frame& parent = stack_.back();
@@ -211,7 +217,7 @@ class Loader {
     if (!in) fail("cannot read tokenizer file '", path_, "'");
     TokenizerFile file;
     TokenizerFileReader reader(file);
-    if (!Json::sax_parse(text, &reader)) error("not valid JSON: ", reader.syntax_error());
+    if (!Json::sax_parse(text, &reader)) error(reader.syntax_error());
     if (!file.problem.empty()) error(file.problem);
     return file;
   }

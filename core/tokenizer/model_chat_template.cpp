@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/gguf_file.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 
 namespace stepwise {
@@ -40,11 +41,7 @@ std::optional<std::string> config_token(const nlohmann::ordered_json& config, co
 }
 
 nlohmann::ordered_json read_json(const fs::path& path) {
-  try {
-    return nlohmann::ordered_json::parse(read_regular_file(path.string()));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path.string(), ": not valid JSON (", e.what(), ")");
-  }
+  return parse_ordered_json_input(read_regular_file(path.string()), path.string());
 }
 
 // chat_template.jinja first (how recent transformers versions save it), then tokenizer_config.json's

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 #include "experiments/tasks/plain_format.h"
 
@@ -36,12 +37,7 @@ std::vector<std::vector<int64_t>> read_calibration(const CalibrationRequest& req
     for (size_t number = 1; std::getline(lines, line); ++number) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const std::string where = request.path + ":" + std::to_string(number);
-      nlohmann::json json;
-      try {
-        json = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception& e) {
-        fail(where, ": not valid JSON (", e.what(), ")");
-      }
+      const nlohmann::json json = parse_json_input(line, where);
       check(json.is_object(), where, ": expected a JSON object");
       if (json.contains("ids")) {
         check(json["ids"].is_array(), where, ": 'ids' must be a list of integers");

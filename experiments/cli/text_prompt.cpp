@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 #include "core/tokenizer/bpe_tokenizer_gguf.h"
 #include "core/tokenizer/chat_template.h"
@@ -26,12 +27,7 @@ ChatInput read_chat_input(const std::optional<std::string>& messages_file, const
   ChatInput input;
   if (system_text) input.messages.push_back(Json{{"role", "system"}, {"content", *system_text}});
   if (messages_file) {
-    Json file;
-    try {
-      file = Json::parse(read_regular_file(*messages_file));
-    } catch (const nlohmann::json::exception& e) {
-      fail(*messages_file, ": not valid JSON (", e.what(), ")");
-    }
+    Json file = parse_ordered_json_input(read_regular_file(*messages_file), *messages_file);
     if (file.is_object()) {
       check(file.contains("messages"), *messages_file, ": an object of messages needs a \"messages\" array");
       if (file.contains("tools") && !file["tools"].is_null()) {

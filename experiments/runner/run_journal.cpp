@@ -12,9 +12,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 
 #include "core/content_hash.h"
 #include "core/error.h"
+#include "core/json_input.h"
 #include "experiments/runner/example_json.h"
 
 namespace stepwise::runner {
@@ -126,13 +129,13 @@ void RunJournal::load(const std::string& text) {
     if (newline == std::string::npos) break;  // torn: the newline never made it
     ++line_number;
     const std::string where = path_ + ":" + std::to_string(line_number);
-    const nlohmann::json value = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(offset),
-                                                       text.begin() + static_cast<std::ptrdiff_t>(newline), nullptr,
-                                                       /*allow_exceptions=*/false);
-    if (value.is_discarded() || !value.is_object()) {
+    const std::optional<nlohmann::json> parsed =
+        parse_json_input_or_none(std::string_view(text).substr(offset, newline - offset));
+    if (!parsed || !parsed->is_object()) {
       if (newline + 1 == text.size()) break;  // torn last line
       fail(where, ": damaged run journal line before the last one; delete the file to redo this run");
     }
+    const nlohmann::json& value = *parsed;
     const std::string kind = value.value("kind", "");
     if (!has_header) {
       check(kind == "header" && value.value("format", "") == kFormat, where,

@@ -5,6 +5,8 @@
 #include <limits>
 #include <set>
 
+#include "core/error.h"
+#include "core/json_input.h"
 #include "experiments/runner/decoder_keys.h"
 
 namespace stepwise::serve {
@@ -129,9 +131,9 @@ nlohmann::json ApiError::body() const {
 ApiRequest parse_api_request(Endpoint endpoint, const std::string& body) {
   json root;
   try {
-    root = json::parse(body);
-  } catch (const json::exception& e) {
-    bad("", std::string("the body is not valid JSON (") + e.what() + ")");
+    root = parse_json_input(body, "the body");
+  } catch (const Error& e) {  // not JSON, or nested too deeply
+    bad("", e.what());
   }
   if (!root.is_object()) bad("", "the body must be a JSON object");
   ApiRequest request;

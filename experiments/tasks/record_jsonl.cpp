@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 
 namespace stepwise::tasks {
@@ -25,12 +26,7 @@ void for_each_json_line(const std::string& path, const std::function<void(const 
   while (std::getline(in, line)) {
     ++line_number;
     if (is_blank(line)) continue;
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {  // parse errors and out-of-range numbers (1E681614)
-      fail(path, ":", line_number, ": not valid JSON (", e.what(), ")");
-    }
+    const nlohmann::json value = parse_json_input(line, path + ":" + std::to_string(line_number));
     check(value.is_object(), path, ":", line_number, ": expected a JSON object, got ", value.type_name());
     visit(value, line_number);
   }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_input.h"
 #include "experiments/terminal/progress.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
@@ -83,7 +84,8 @@ void set_learning_rate(torch::optim::AdamW& optimizer, double lr) {
 
 // Names of the top-level fingerprint keys whose values differ, with both values.
 std::string fingerprint_difference(const std::string& saved_text, const std::string& current_text) {
-  const nlohmann::json saved = nlohmann::json::parse(saved_text), current = nlohmann::json::parse(current_text);
+  const nlohmann::json saved = parse_json_input(saved_text, "the saved training fingerprint");
+  const nlohmann::json current = parse_json_input(current_text, "the training fingerprint");
   std::ostringstream out;
   for (const auto& [key, value] : current.items()) {
     const nlohmann::json before = saved.contains(key) ? saved[key] : nlohmann::json(nullptr);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/tensor/safetensors.h"
 
 namespace stepwise::training {
@@ -55,12 +56,7 @@ TrainingState load_training_state(const std::string& path) {
   SafetensorsFile file(path);
   auto it = file.metadata().find(kMetadataKey);
   check(it != file.metadata().end(), path, ": not a stepwise training state (no '", kMetadataKey, "' metadata)");
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": training-state metadata is not valid JSON (", e.what(), ")");
-  }
+  const nlohmann::json meta = parse_json_input(it->second, path + ": training-state metadata");
   TrainingState state;
   try {
     check(meta.at("format_version").get<int>() == kFormatVersion, path, ": training-state format version ",

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/regular_file.h"
 #include "core/tensor/safetensors.h"
 #include "models/quantization/group_quantizer.h"
@@ -37,11 +38,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 nlohmann::json read_config_json(const std::string& directory) {
   const std::string path = (fs::path(directory) / "config.json").string();
-  try {
-    return nlohmann::json::parse(read_regular_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
+  return parse_json_input(read_regular_file(path), path);
 }
 
 template <typename T>

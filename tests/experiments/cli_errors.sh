@@ -97,6 +97,21 @@ edit_config "$scratch/layers" num_hidden_layers 1000000000000
 expect 2 "config.json: num_hidden_layers" -- timeout 60 "$stepwise" inspect --model "$scratch/layers"
 edit_config "$scratch/theta-text" rope_theta '"high"'
 expect 2 "config.json: key 'rope_theta' must be a number" -- timeout 60 "$stepwise" inspect --model "$scratch/theta-text"
+# JSON nested far deeper than any real file (printing such a value would exhaust the stack): refused.
+rm -rf "$scratch/deep" && mkdir -p "$scratch/deep" && cp "$fixtures/models/qwen2-tiny/"* "$scratch/deep/"
+python3 -c 'import sys; sys.stdout.write("{\"rope_scaling\": " + "[" * 100000 + "]" * 100000 + "}")' > "$scratch/deep/config.json"
+expect 2 "deep/config.json: JSON nested deeper than 128 levels" -- timeout 60 "$stepwise" inspect --model "$scratch/deep"
+cp "$fixtures/models/qwen2-tiny/config.json" "$scratch/deep/"
+python3 - "$scratch/deep/model.safetensors" <<'PY'
+import struct, sys
+path = sys.argv[1]
+data = open(path, "rb").read()
+size = struct.unpack("<Q", data[:8])[0]
+text = b"[" * 5000 + b"]" * 5000
+text += b" " * ((8 - len(text) % 8) % 8)
+open(path, "wb").write(struct.pack("<Q", len(text)) + text + data[8 + size:])
+PY
+expect 2 "model.safetensors: header: JSON nested deeper than 128 levels" -- timeout 60 "$stepwise" inspect --model "$scratch/deep"
 # A NaN in the weights: the first value of the embedding.
 edit_config "$scratch/nan" vocab_size 384
 python3 - "$scratch/nan/model.safetensors" <<'PY'
