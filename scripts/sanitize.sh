@@ -5,6 +5,8 @@
 # for what they need and for how long this takes.
 #   STEPWISE_ASAN_BUILD_DIR  build directory (default: build-asan)
 #   STEPWISE_JOBS            parallel compile jobs (default: number of cores)
+#   STEPWISE_ASAN_TARGETS    build only these targets (space-separated; default: everything), for
+#                            rerunning a few tests: their executables and what they run must be listed
 #   extra arguments          passed to ctest (e.g. -R test_scorers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,9 @@ if [ ! -f "$build_dir/build.ninja" ]; then
     -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DSTEPWISE_BUILD_BENCH=OFF
 fi
-cmake --build "$build_dir" -j "$jobs"
+targets=()
+for target in ${STEPWISE_ASAN_TARGETS:-}; do targets+=(--target "$target"); done
+cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
 built=$(date +%s)
 echo "sanitize: built in $((built - start)) s"
 
