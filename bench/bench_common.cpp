@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -147,6 +148,27 @@ double process_cpu_seconds() {
   getrusage(RUSAGE_SELF, &usage);
   auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+CpuTicks read_cpu_ticks() {
+  std::ifstream stat("/proc/stat");
+  std::string label;
+  if (!(stat >> label) || label != "cpu") return {};
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+  CpuTicks ticks;
+  for (int field = 0; field < 8; ++field) {
+    double value = 0.0;
+    if (!(stat >> value)) return {};
+    ticks.total += value;
+    if (field == 7) ticks.steal = value;
+  }
+  return ticks;
+}
+
+double steal_fraction_since(const CpuTicks& start) {
+  const CpuTicks now = read_cpu_ticks();
+  const double total = now.total - start.total;
+  return total > 0.0 ? (now.steal - start.steal) / total : 0.0;
 }
 
 int configure_bench_threads() {

@@ -62,6 +62,18 @@ double measure_copy_bandwidth(int64_t bytes, double min_seconds);
 // when other processes compete for the cores, so ratios of it are stable on a shared machine.
 double process_cpu_seconds();
 
+// The machine's CPU time so far from /proc/stat's "cpu" line: every state, and the part stolen by a
+// hypervisor (time a virtual CPU wanted to run while the host ran something else). Zeros where the file
+// is missing or unreadable.
+struct CpuTicks {
+  double total = 0.0;
+  double steal = 0.0;
+};
+CpuTicks read_cpu_ticks();
+// The fraction of the machine's CPU time since `start` that the hypervisor stole (0 on bare metal or when
+// unknown). A benchmark records it beside its timings so that disturbed runs can be told apart.
+double steal_fraction_since(const CpuTicks& start);
+
 // torch intra-op threads for the benchmarks: $STEPWISE_THREADS, else 2. Returns the count.
 int configure_bench_threads();
 

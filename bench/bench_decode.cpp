@@ -97,6 +97,7 @@ void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dty
   options.cache = &cache;
   options.last_position_only = true;
   double seconds = 0.0, fastest = 1e30;
+  const CpuTicks ticks_at_start = read_cpu_ticks();
   for (auto _ : state) {
     Stopwatch watch;
     torch::Tensor next = model->forward(tokens, positions, options).argmax(-1);  // (B, 1)
@@ -119,6 +120,7 @@ void decode_step(benchmark::State& state, ModelPool& pool, torch::ScalarType dty
   state.counters["best_tokens_per_s"] = static_cast<double>(batch) / fastest;
   state.counters["best_ms_per_step"] = 1e3 * fastest;
   state.counters["best_copy_ratio"] = bytes / fastest / copy_bandwidth;
+  state.counters["steal_fraction"] = steal_fraction_since(ticks_at_start);
   if (!torch_linear) state.SetLabel(std::string("split ") + kernel_split_name(kernel_split()));
   set_linear_kernels_enabled(true);
   set_kernel_split(process_split);
