@@ -6,6 +6,7 @@
 # sources the package bundles. Prints one markdown table: tokens/s of each side, stepwise / llama.cpp, and
 # each as a fraction of the read bandwidth measured in the same run (bench_kernels' streaming probe).
 # Compare on an idle machine: ggml's threads spin while they wait, and both sides move with any other load.
+# In a virtual machine the table also gives the CPU time the host stole during the run (/proc/stat).
 #   bench/compare_llama_cpp.sh [BUILD_DIR]       (default: build; needs bench_decode, bench_kernels,
 #                                                 write_bench_model and stepwise built there)
 #   STEPWISE_COMPARE_THREADS   thread counts (default: "1 2")
@@ -66,6 +67,9 @@ fail() {
 
 # Both sides, one after the other.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+# CPU time (all states, and the part a hypervisor stole) from /proc/stat's "cpu" line, before and after.
+cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $9; exit}' /proc/stat 2>/dev/null || echo "0 0"; }
+ticks_before=$(cpu_ticks)
 echo "compare: read-bandwidth probe" >&2
 "$build/bench/bench_kernels" --benchmark_filter='^read_bandwidth/' --benchmark_format=json \
   > "$work/read_bandwidth.json" 2>"$work/log.txt" || fail "bench_kernels"
@@ -84,12 +88,17 @@ for t in $threads; do
   done
 done
 
-/usr/bin/python3 - "$work" "$threads" "$contexts" <<'PY'
+ticks_after=$(cpu_ticks)
+/usr/bin/python3 - "$work" "$threads" "$contexts" "$ticks_before" "$ticks_after" <<'PY'
 import json, os, sys
 work, threads, contexts = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+(total_0, steal_0), (total_1, steal_1) = (map(float, sys.argv[i].split()) for i in (4, 5))
 read_bw = json.load(open(os.path.join(work, "read_bandwidth.json")))["benchmarks"][0]["bytes_per_s"]
 pairs = [("bfloat16", "bf16", "BF16"), ("int8", "q8_0", "Q8_0"), ("int4", "q4_0", "Q4_0")]
-print(f"Read bandwidth (bench_kernels read_bandwidth/stream_sum, this run): {read_bw / 1e9:.1f} GB/s\n")
+print(f"Read bandwidth (bench_kernels read_bandwidth/stream_sum, this run): {read_bw / 1e9:.1f} GB/s")
+if total_1 > total_0:  # steal: CPU time a hypervisor took while this machine's CPUs wanted to run (0 on bare metal)
+    print(f"CPU time stolen by the host during the run: {100 * (steal_1 - steal_0) / (total_1 - total_0):.1f} %")
+print()
 print("| threads | context | stepwise | tokens/s | of read bw | llama.cpp | tokens/s | of read bw | stepwise / llama.cpp |")
 print("|---|---|---|---|---|---|---|---|---|")
 for t in threads:
