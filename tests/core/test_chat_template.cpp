@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/tokenizer/chat_template.h"
+#include "tests/support/expect_error.h"
 
 namespace stepwise {
 namespace {
@@ -23,15 +24,7 @@ Json read_json(const fs::path& path) {
   return Json::parse(in);
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
+using testing::error_of;
 
 std::string render(const std::string& source, const Json& variables = Json::object()) {
   return ChatTemplate(source, "t.jinja").render(variables);

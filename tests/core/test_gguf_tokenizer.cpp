@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/gguf_file.h"
 #include "core/gguf_writer.h"
+#include "tests/support/expect_error.h"
 
 namespace stepwise {
 namespace {
@@ -31,15 +32,7 @@ class GgufTokenizerTest : public ::testing::Test {
   std::string dir_;
 };
 
-std::string expect_error_text(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
+using testing::error_of;
 
 TEST_F(GgufTokenizerTest, Qwen3TokenizerReproducesTheReferenceIds) {
   GgufWriter writer;
@@ -92,36 +85,36 @@ TEST_F(GgufTokenizerTest, BrokenTokenizerKeysAreNamed) {
     w.add_string_array("tokenizer.ggml.tokens", {"a", "b", "ab"});
   };
   const std::string llama = file_with("spm", [&](GgufWriter& w) { basic(w, "llama", "default"); });
-  EXPECT_NE(expect_error_text([&] { bpe_tokenizer_from_gguf(GgufFile(llama)); })
+  EXPECT_NE(error_of([&] { bpe_tokenizer_from_gguf(GgufFile(llama)); })
                 .find("key 'tokenizer.ggml.model' = 'llama' is not supported"),
             std::string::npos);
   const std::string pre = file_with("pre", [&](GgufWriter& w) { basic(w, "gpt2", "falcon"); });
-  EXPECT_NE(expect_error_text([&] { bpe_tokenizer_from_gguf(GgufFile(pre)); })
+  EXPECT_NE(error_of([&] { bpe_tokenizer_from_gguf(GgufFile(pre)); })
                 .find("key 'tokenizer.ggml.pre' = 'falcon' is not supported"),
             std::string::npos);
   const std::string types = file_with("types", [&](GgufWriter& w) {
     basic(w, "gpt2", "qwen2");
     w.add_int32_array("tokenizer.ggml.token_type", {1, 1});
   });
-  EXPECT_NE(expect_error_text([&] { bpe_tokenizer_from_gguf(GgufFile(types)); })
+  EXPECT_NE(error_of([&] { bpe_tokenizer_from_gguf(GgufFile(types)); })
                 .find("'tokenizer.ggml.token_type' has 2 entries for 3 tokens"),
             std::string::npos);
   const std::string merges = file_with("merges", [&](GgufWriter& w) {
     basic(w, "gpt2", "qwen2");
     w.add_string_array("tokenizer.ggml.merges", {"ab"});
   });
-  EXPECT_NE(expect_error_text([&] { bpe_tokenizer_from_gguf(GgufFile(merges)); })
+  EXPECT_NE(error_of([&] { bpe_tokenizer_from_gguf(GgufFile(merges)); })
                 .find("'tokenizer.ggml.merges' entry 0 is not two tokens"),
             std::string::npos);
   const std::string unknown_merge = file_with("unknown-merge", [&](GgufWriter& w) {
     basic(w, "gpt2", "qwen2");
     w.add_string_array("tokenizer.ggml.merges", {"a c"});
   });
-  EXPECT_NE(expect_error_text([&] { bpe_tokenizer_from_gguf(GgufFile(unknown_merge)); }).find(unknown_merge),
+  EXPECT_NE(error_of([&] { bpe_tokenizer_from_gguf(GgufFile(unknown_merge)); }).find(unknown_merge),
             std::string::npos);
   const std::string none = file_with("none", [&](GgufWriter& w) { w.add_string("tokenizer.ggml.model", "none"); });
   EXPECT_FALSE(gguf_has_tokenizer(GgufFile(none)));
-  EXPECT_NE(expect_error_text([&] { load_bpe_tokenizer(none); }).find("carries no tokenizer"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_bpe_tokenizer(none); }).find("carries no tokenizer"), std::string::npos);
   // A small valid one: merges apply by rank.
   const std::string ok = file_with("ok", [&](GgufWriter& w) {
     basic(w, "gpt2", "gpt-2");
@@ -135,11 +128,11 @@ TEST_F(GgufTokenizerTest, WritingRefusesWhatGgufCannotName) {
   std::ofstream(path) << R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
     "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated"}})";
   GgufWriter writer;
-  EXPECT_NE(expect_error_text([&] { add_gguf_tokenizer(writer, path, 4); }).find("is not one GGUF names"),
+  EXPECT_NE(error_of([&] { add_gguf_tokenizer(writer, path, 4); }).find("is not one GGUF names"),
             std::string::npos);
   std::ofstream(path) << R"({"model": {"type": "BPE", "vocab": {"a": 7}, "merges": []},
     "pre_tokenizer": {"type": "ByteLevel", "use_regex": true}})";
-  EXPECT_NE(expect_error_text([&] { add_gguf_tokenizer(writer, path, 4); }).find("id 7 is outside the model's vocabulary of 4"),
+  EXPECT_NE(error_of([&] { add_gguf_tokenizer(writer, path, 4); }).find("id 7 is outside the model's vocabulary of 4"),
             std::string::npos);
 }
 

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/json_input.h"
 #include "core/tokenizer/bpe_tokenizer.h"
+#include "tests/support/expect_error.h"
 
 namespace stepwise {
 namespace {
@@ -17,17 +18,7 @@ namespace {
 // `levels` nested arrays around the number 7: levels = 1 gives "[7]".
 std::string nested_arrays(int levels) { return std::string(levels, '[') + "7" + std::string(levels, ']'); }
 
-// The message of the stepwise::Error that `parse` throws (fails the test when nothing is thrown).
-template <typename Parse>
-std::string error_of(Parse parse) {
-  try {
-    parse();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no stepwise::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(JsonInput, ParsesUpToTheLimitAsNlohmannDoes) {
   const std::string deepest = nested_arrays(kMaxJsonDepth);

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/gguf_writer.h"
 #include "core/tokenizer/model_chat_template.h"
+#include "tests/support/expect_error.h"
 
 namespace stepwise {
 namespace {
@@ -20,15 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
+using testing::error_of;
 
 class ModelChatTemplateTest : public ::testing::Test {
  protected:
