@@ -27,8 +27,9 @@ using Clock = std::chrono::steady_clock;
 
 // How long a worker keeps polling for the next split after finishing one before it sleeps: meant to
 // bridge the short gaps between the products of one decode step while costing little when the process
-// stops splitting. Longer spins (1 ms) made two bf16 threads faster on a quiet machine but 1.45x slower
-// than one thread beside a busy process (docs/performance.md, "Thread policy").
+// stops splitting. Longer (1 ms) and preemption-adaptive spins were no faster on a quiet host, and 1 ms
+// made a two-thread step 1.45x slower than one thread beside a busy process (docs/performance.md,
+// "Thread policy").
 constexpr auto kWorkerSpin = std::chrono::microseconds(100);
 // How long the caller polls for chunks still running on workers before it sleeps, which lets the
 // scheduler run a descheduled worker on the caller's core.
