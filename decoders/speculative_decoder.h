@@ -4,7 +4,8 @@
 // (with its own KV cache) or prompt lookup (n-gram match in the context, no second model).
 // One prompt per request; the acceptance vocabulary is written down in speculative_verify.h. With a
 // PrefixReuse the target's prefill skips stored prompt prefixes (prefix_reuse.h); the draft model
-// prefills in full.
+// prefills in full. Requests can also run as rows of one running batch whose verification forwards
+// are shared (speculative_running_batch.h).
 #pragma once
 
 #include <cstdint>
@@ -44,12 +45,19 @@ class SpeculativeDecoder : public Decoder {
   std::string describe() const override;
   int64_t prefill_tokens(const std::vector<int64_t>& prompt) const override;
 
- private:
+  const Transformer& target() const { return *target_; }
+  const SpeculativeConfig& config() const { return config_; }
+  // The prefix store's view the target prefills through; null without one.
+  const PrefixReuse* prefix_reuse() const { return reuse_.get(); }
+  // A fresh draft source of this decoder's kind, for one sequence.
+  std::unique_ptr<DraftSource> make_draft() const;
   // Throws stepwise::Error for a request this decoder cannot run (checked before anything is allocated).
   void check_request(const DecodeRequest& request) const;
 
+ private:
   std::shared_ptr<const Transformer> target_;
-  std::unique_ptr<DraftSource> draft_;
+  DraftSpec draft_spec_;
+  std::string draft_description_;
   SpeculativeConfig config_;
   std::shared_ptr<PrefixReuse> reuse_;
 };
