@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/tensor/sampling.h"
 #include "core/timing.h"
+#include "decoders/aligned_cache.h"
 #include "decoders/ar_decoder.h"
 #include "decoders/ar_run.h"
 #include "decoders/batch.h"
@@ -133,30 +134,19 @@ void ArRunningBatch::place(std::vector<Row> rows, const std::vector<Source>& sou
     length_ = 0;
     return;
   }
-  int64_t length = 0, room = 1;
-  bool padded = false;
-  for (const Row& row : rows) {
-    length = std::max(length, row.cached);
+  int64_t room = 1;
+  std::vector<CacheSpan> spans;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
     // Tokens still to feed: every one but the last of the max_new_tokens it may generate.
     room = std::max(room, row.member->max_new_tokens - static_cast<int64_t>(row.member->result.tokens[row.index].size()));
+    spans.push_back({sources[i].cache, sources[i].row, sources[i].end, row.cached});
   }
-  for (const Row& row : rows) padded = padded || row.cached != length;
-  const auto count = static_cast<int64_t>(rows.size());
-  const int64_t capacity = length + room;
-  KvCache cache = decoder_.model().make_cache(count, capacity);
-  torch::Tensor key_valid;  // (B, capacity)
-  if (padded) key_valid = torch::zeros({count, capacity}, torch::kBool);
-  for (int64_t i = 0; i < count; ++i) {
-    const Row& row = rows[static_cast<size_t>(i)];
-    const Source& source = sources[static_cast<size_t>(i)];
-    auto [keys, values] = source.cache->copy_row_span(source.row, source.end - row.cached, row.cached);
-    cache.load_row_span(i, length - row.cached, keys, values);
-    if (padded) key_valid[i].narrow(0, length - row.cached, capacity - length + row.cached).fill_(true);
-  }
+  AlignedCache aligned = align_rows(decoder_.model(), spans, room);
   rows_ = std::move(rows);
-  cache_.emplace(std::move(cache));
-  key_valid_ = padded ? key_valid.to(decoder_.model().device()) : torch::Tensor();
-  length_ = length;
+  cache_.emplace(std::move(aligned.cache));
+  key_valid_ = aligned.key_valid;
+  length_ = aligned.length;
 }
 
 void ArRunningBatch::step() {

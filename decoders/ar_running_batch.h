@@ -25,17 +25,18 @@
 
 #include "core/tensor/kv_cache.h"
 #include "decoders/decoder.h"
+#include "decoders/running_batch.h"
 #include "decoders/stop_tokens.h"
 
 namespace stepwise {
 
 class ArDecoder;
 
-class ArRunningBatch {
+class ArRunningBatch : public RunningBatch {
  public:
   // `decoder` (with use_cache) must outlive the batch; its model, settings and prefix store are used.
   explicit ArRunningBatch(const ArDecoder& decoder);
-  ~ArRunningBatch();
+  ~ArRunningBatch() override;
   ArRunningBatch(const ArRunningBatch&) = delete;
   ArRunningBatch& operator=(const ArRunningBatch&) = delete;
 
@@ -43,18 +44,18 @@ class ArRunningBatch {
   // (StepCommit::row is the row's index within the request). Returns the request's id. The first token of
   // every row is chosen and reported here. stepwise::Error, with the batch unchanged, for a request
   // ArDecoder::decode refuses.
-  int64_t add(const DecodeRequest& request);
+  int64_t add(const DecodeRequest& request) override;
 
   // One forward of every running row, then each row's next token chosen and reported; rows that end
   // leave the batch. A no-op without rows.
-  void step();
+  void step() override;
 
   // The requests whose every row ended since the last call, each with the DecodeResult ArDecoder::decode
   // would have returned for it alone (tokens, commit steps, forward calls; times measured from its add);
   // details also hold `peak_batch_rows`, the most rows of any forward it took part in.
-  std::vector<std::pair<int64_t, DecodeResult>> take_finished();
+  std::vector<std::pair<int64_t, DecodeResult>> take_finished() override;
 
-  int64_t rows() const { return static_cast<int64_t>(rows_.size()); }
+  int64_t rows() const override { return static_cast<int64_t>(rows_.size()); }
   // L: the cache slots every row spans (its tokens plus its left padding).
   int64_t width() const { return length_; }
 

@@ -153,21 +153,6 @@ void expect_same_as_alone(const DecodeResult& batched, const DecodeResult& singl
   EXPECT_EQ(batched.stats.generated_tokens, single.stats.generated_tokens) << label;
 }
 
-// Greedy rows agree with their alone run up to the first step, if any, that the alone run decided by no
-// more than twice the bound between two evaluation orders (a near-tie rounding may flip); from there on
-// the two continue from different tokens.
-void expect_equal_until_near_tie(const Transformer& model, const std::vector<int64_t>& prompt,
-                                 const std::vector<int64_t>& expected, const std::vector<int64_t>& got,
-                                 const std::string& label) {
-  const auto split = static_cast<size_t>(
-      std::mismatch(expected.begin(), expected.end(), got.begin(), got.end()).first - expected.begin());
-  if (split == expected.size() && got.size() == expected.size()) return;
-  ASSERT_LT(split, expected.size()) << label << ": longer than its alone run";
-  const testing::GreedyMargins greedy = testing::greedy_margins(model, prompt, expected);
-  EXPECT_LE(greedy.margins.at(split), testing::stable_top_two_gap(greedy.bound))
-      << label << ": differs from its alone run at step " << split << ", which was not a near-tie";
-}
-
 ArConfig greedy_no_stop() {
   ArConfig config;
   config.stop_on_eos = false;
@@ -189,7 +174,7 @@ TEST(ArRunningBatch, GreedyRowsEqualTheirRequestsAlone) {
       bool firm = true;
       for (size_t r = 0; r < arrivals[a].prompts.size(); ++r) {
         const std::string label = std::string(name) + " arrival " + std::to_string(a) + " row " + std::to_string(r);
-        expect_equal_until_near_tie(*model, arrivals[a].prompts[r], single.tokens[r], run.results[a].tokens[r], label);
+        testing::expect_equal_until_near_tie(*model, arrivals[a].prompts[r], single.tokens[r], run.results[a].tokens[r], label);
         firm = firm && testing::stable_greedy_steps(*model, arrivals[a].prompts[r], single.tokens[r]) ==
                            single.tokens[r].size();
       }
@@ -246,7 +231,7 @@ TEST(ArRunningBatch, Bfloat16RowsEqualTheirRequestsAloneUntilANearTie) {
   for (size_t a = 0; a < arrivals.size(); ++a) {
     const DecodeResult single = alone(decoder, arrivals[a]);
     for (size_t r = 0; r < arrivals[a].prompts.size(); ++r)
-      expect_equal_until_near_tie(*model, arrivals[a].prompts[r], single.tokens[r], run.results[a].tokens[r],
+      testing::expect_equal_until_near_tie(*model, arrivals[a].prompts[r], single.tokens[r], run.results[a].tokens[r],
                                   "arrival " + std::to_string(a) + " row " + std::to_string(r));
   }
 }

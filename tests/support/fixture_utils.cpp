@@ -135,6 +135,18 @@ void expect_stable_greedy(const Transformer& model, const std::vector<int64_t>& 
   expect_margin_above(smallest, stable_top_two_gap(greedy.bound), label);
 }
 
+void expect_equal_until_near_tie(const Transformer& model, const std::vector<int64_t>& prompt,
+                                 const std::vector<int64_t>& expected, const std::vector<int64_t>& got,
+                                 const std::string& label) {
+  const auto split = static_cast<size_t>(
+      std::mismatch(expected.begin(), expected.end(), got.begin(), got.end()).first - expected.begin());
+  if (split == expected.size() && got.size() == expected.size()) return;
+  ASSERT_LT(split, expected.size()) << label << ": longer than its alone run";
+  const GreedyMargins greedy = greedy_margins(model, prompt, expected);
+  EXPECT_LE(greedy.margins.at(split), stable_top_two_gap(greedy.bound))
+      << label << ": differs from its alone run at step " << split << ", which was not a near-tie";
+}
+
 CommittedMargin min_committed_margin(const Transformer& model, const std::vector<int64_t>& prompt,
                                      const std::vector<std::vector<std::vector<int64_t>>>& history, size_t row,
                                      int64_t mask_id, std::optional<double> cfg_scale) {

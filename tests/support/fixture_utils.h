@@ -77,6 +77,13 @@ size_t stable_greedy_steps(const Transformer& model, const std::vector<int64_t>&
 // every margin exceeds twice the bound.
 void expect_stable_greedy(const Transformer& model, const std::vector<int64_t>& prompt,
                           const std::vector<int64_t>& generated, const std::string& label);
+// `got` (a greedy decode of `prompt` in another evaluation order: a batch, a speculative round) agrees
+// with `expected` (the same decode alone) up to the first step, if any, that the alone run decided by no
+// more than twice the bound between two evaluation orders: a near-tie that rounding may flip. From there
+// on the two continue from different tokens. A gtest failure otherwise.
+void expect_equal_until_near_tie(const Transformer& model, const std::vector<int64_t>& prompt,
+                                 const std::vector<int64_t>& expected, const std::vector<int64_t>& got,
+                                 const std::string& label);
 
 // How firmly a diffusion decode of a float32 model committed its tokens. `history` is the decode's trace
 // (per step, per row, the generated canvas with the mask id where undecided); every token of row `row`
