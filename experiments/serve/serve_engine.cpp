@@ -21,8 +21,8 @@
 #include "core/tokenizer/bpe_tokenizer.h"
 #include "core/tokenizer/model_chat_template.h"
 #include "decoders/ar_decoder.h"
-#include "decoders/ar_running_batch.h"
 #include "decoders/prefix_reuse.h"
+#include "decoders/running_batch.h"
 #include "experiments/cli/decoder_flags.h"
 #include "experiments/cli/text_prompt.h"
 #include "experiments/runner/decoder_factory.h"
@@ -59,7 +59,7 @@ struct DecoderEntry {
   std::unique_ptr<Decoder> decoder;
   std::string type;
   bool one_sequence_at_a_time = false;
-  const ArDecoder* continuous = nullptr;  // an AR decoder with a cache: its requests join the running batch
+  bool continuous = false;  // AR with a cache, or speculative: its requests join a running batch
   std::optional<int64_t> gen_length;
   std::set<int64_t> stop_ids;  // finish_reason "stop" when a choice holds one
 };
@@ -273,13 +273,13 @@ struct ServeEngine::State {
   int64_t reused_prompt_tokens = 0;
   std::thread worker;
 
-  // Continuous batching, the worker's own: the running AR batch, the setting its rows decode with, and
-  // its jobs by the batch's request id with the time each was admitted.
+  // Continuous batching, the worker's own: the running batch (AR or speculative), the setting its rows
+  // decode with, and its jobs by the batch's request id with the time each was admitted.
   struct RunningJob {
     std::unique_ptr<Job> job;
     Clock::time_point admitted;
   };
-  std::unique_ptr<ArRunningBatch> running;
+  std::unique_ptr<RunningBatch> running;
   std::shared_ptr<DecoderEntry> running_entry;
   std::map<int64_t, RunningJob> running_jobs;
 
@@ -356,8 +356,7 @@ std::shared_ptr<DecoderEntry> ServeEngine::State::entry_of(const runner::Decoder
   auto entry = std::make_shared<DecoderEntry>();
   entry->served = &served;
   entry->decoder = std::move(decoder);
-  if (const auto* ar = dynamic_cast<const ArDecoder*>(entry->decoder.get()); ar != nullptr && ar->config().use_cache)
-    entry->continuous = ar;
+  entry->continuous = start_running_batch(*entry->decoder) != nullptr;
   entry->type = spec.type();
   entry->one_sequence_at_a_time = runner::decodes_one_sequence_at_a_time(spec);
   entry->gen_length = spec.gen_length;
@@ -609,7 +608,7 @@ void ServeEngine::State::decode_call(std::vector<std::unique_ptr<Job>> batch) {
 void ServeEngine::State::admit(std::vector<std::unique_ptr<Job>> jobs) {
   for (auto& job : jobs) {
     if (!running) {
-      running = std::make_unique<ArRunningBatch>(*job->entry->continuous);
+      running = start_running_batch(*job->entry->decoder);
       running_entry = job->entry;
     }
     DecodeRequest request;
@@ -671,9 +670,10 @@ void ServeEngine::State::step_running() {
 }
 
 void ServeEngine::State::run_worker() {
-  // Each iteration: with an AR running batch (or an AR request leading the queue), admit waiting requests
-  // of its setting by the queue order while the rows fit in --max-batch, run one step and answer the
-  // finished; any other request leading the queue runs as one decode call with its batch.
+  // Each iteration: with a running batch (or an AR or speculative request leading the queue), admit
+  // waiting requests of its setting by the queue order while the rows fit in --max-batch, run one step
+  // (an AR token or a speculative round) and answer the finished; any other request leading the queue
+  // runs as one decode call with its batch.
   for (;;) {
     std::vector<std::unique_ptr<Job>> call_batch, admitted;
     {
@@ -681,7 +681,7 @@ void ServeEngine::State::run_worker() {
       queue_changed.wait(lock, [&] { return stopping || !queue.empty() || running != nullptr; });
       if (queue.empty() && !running) return;
       if (!queue.empty()) {
-        if (running || queue[leader_index()]->entry->continuous != nullptr)
+        if (running || queue[leader_index()]->entry->continuous)
           admitted = take_admissions();
         else
           call_batch = take_batch();

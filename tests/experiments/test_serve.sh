@@ -194,11 +194,30 @@ compare_with_generate "ar after bad input" "${models}/ar" 4 '{}'
 live_check "ar live" ar "Stream this" 240 '{"stop_on_eos": false}'
 stop_server
 
-# Speculative decoding with a draft model; a body key changes the draft length.
-start_server "${work}/spec.log" --model "${models}/ar" --decoder speculative --draft-model "${models}/draft" --draft-length 3
+# Speculative decoding with a draft model; a body key changes the draft length. Concurrent speculative
+# requests with different prompts and max_tokens share verification rounds (batch_rows) and each equals
+# `stepwise generate`.
+start_server "${work}/spec.log" --model "${models}/ar" --decoder speculative --draft-model "${models}/draft" --draft-length 3 \
+  --max-batch 4
 compare_with_generate "speculative" "${models}/ar" 8 '{}' --decoder speculative --draft-model "${models}/draft" --draft-length 3
 compare_with_generate "speculative draft_length 2" "${models}/ar" 8 '{"draft_length": 2}' --decoder speculative \
   --draft-model "${models}/draft" --draft-length 2
+spec_prompts=("A long walk through the hills" "A short note" "A middle length story" "Three more words")
+spec_tokens=(120 6 30 17)
+for i in "${!spec_prompts[@]}"; do
+  post /v1/completions "{\"model\":\"ar\",\"prompt\":\"${spec_prompts[$i]}\",\"max_tokens\":${spec_tokens[$i]},\"stop_on_eos\":false}" \
+    >"${work}/spec-${i}.json" &
+done
+wait $(jobs -p | grep -v "^${server_pid}$")
+for i in "${!spec_prompts[@]}"; do
+  expected="$("${stepwise}" generate --model "${models}/ar" --prompt "${spec_prompts[$i]}" --json --decoder speculative \
+    --draft-model "${models}/draft" --draft-length 3 --max-new-tokens "${spec_tokens[$i]}" --threads 1 --no-stop-on-eos |
+    json_field 'v["tokens"]')"
+  check "speculative batching: request ${i} equals generate" \
+    test "$(json_field 'v["choices"][0]["token_ids"]' <"${work}/spec-${i}.json")" == "${expected}"
+done
+check "speculative batching: some request shared its rounds" \
+  grep -qv '^1$' <(for i in "${!spec_prompts[@]}"; do json_field 'v["timings"]["batch_rows"]' <"${work}/spec-${i}.json"; done)
 stop_server
 
 # Diffusion: steps and alg from the server's flags, then changed per request.
