@@ -42,7 +42,7 @@ constexpr std::chrono::milliseconds kStreamPoll{100};
 const std::set<std::string>& serve_options() {
   static const std::set<std::string> options{
       "--config", "--model",  "--tokenizer", "--served-model-name", "--host",   "--port",         "--max-new-tokens", "--max-batch",
-      "--max-queue", "--order",  "--prefix-cache",      "--dtype",  "--device",       "--threads"};
+      "--max-queue", "--order", "--batching", "--prefix-cache",      "--dtype",  "--device",       "--threads"};
   return options;
 }
 
@@ -94,6 +94,10 @@ int run_serve(const Args& args) {
   parser.add_option("max-batch", "N", "rows per decode call (requests with the same decoder and length)", "8");
   parser.add_option("max-queue", "N", "requests waiting for a batch; beyond it requests get 429", "64");
   parser.add_option("order", "ORDER", "fifo | shortest_prefill_first (by prefill left after reuse, with aging)", "fifo");
+  parser.add_option("batching", "MODE",
+                    "continuous (AR with the KV cache and speculative requests join a running batch between steps) | "
+                    "per_call (requests with the same decoder setting and max_tokens share one decode call)",
+                    "continuous");
   parser.add_option("prefix-cache", "SPEC", "reuse prompt KV across requests: memory_mb=N,disk_path=DIR,chunk_tokens=N");
   parser.add_option("dtype", "DTYPE", "compute dtype: float32 | bfloat16", "float32");
   parser.add_option("device", "DEVICE", "cpu | cuda | auto", "cpu");
@@ -120,6 +124,7 @@ int run_serve(const Args& args) {
   settings.max_batch = parser.get_int("max-batch");
   settings.max_queue = parser.get_int("max-queue");
   settings.order = parser.get("order");
+  settings.batching = parser.get("batching");
   if (const auto spec = parser.get_optional("prefix-cache")) settings.prefix_cache = serve::parse_prefix_cache_flag(*spec);
   const int64_t port = parser.get_int("port");
   check(port >= 0 && port <= 65535, "--port: expected 0 to 65535, got ", port);

@@ -356,7 +356,7 @@ std::shared_ptr<DecoderEntry> ServeEngine::State::entry_of(const runner::Decoder
   auto entry = std::make_shared<DecoderEntry>();
   entry->served = &served;
   entry->decoder = std::move(decoder);
-  entry->continuous = start_running_batch(*entry->decoder) != nullptr;
+  entry->continuous = settings.batching == "continuous" && start_running_batch(*entry->decoder) != nullptr;
   entry->type = spec.type();
   entry->one_sequence_at_a_time = runner::decodes_one_sequence_at_a_time(spec);
   entry->gen_length = spec.gen_length;
@@ -705,6 +705,8 @@ ServeEngine::ServeEngine(ServeSettings settings) : state_(std::make_unique<State
   check(s.settings.max_queue >= 1, "--max-queue must be >= 1, got ", s.settings.max_queue);
   check(s.settings.default_max_tokens >= 1, "--max-new-tokens must be >= 1, got ", s.settings.default_max_tokens);
   s.order = parse_request_order(s.settings.order);
+  check(s.settings.batching == "continuous" || s.settings.batching == "per_call",
+        "--batching: expected continuous or per_call, got '", s.settings.batching, "'");
   if (s.settings.prefix_cache) {
     PrefixStoreOptions options;
     options.memory_bytes = s.settings.prefix_cache->memory_mb << 20;

@@ -40,6 +40,9 @@ struct ServeSettings {
   int64_t max_batch = 8;   // rows of the running AR batch, or per decode call of the other decoders
   int64_t max_queue = 64;  // requests waiting; more get 429
   std::string order = "fifo";  // fifo | shortest_prefill_first
+  // continuous: AR (with the KV cache) and speculative requests join and leave one running batch between
+  // steps; per_call: every decoder batches per decode call (requests with the same setting and max_tokens).
+  std::string batching = "continuous";
   int64_t aging_batches = 4;   // a request passed over this often goes next (admission stops past it)
   std::optional<runner::PrefixCacheSpec> prefix_cache;
 };

@@ -337,6 +337,27 @@ check "batching: some request shared its steps" \
   grep -qv '^1$' <(for i in "${!words[@]}"; do json_field 'v["timings"]["batch_rows"]' <"${work}/together-${i}.json"; done)
 stop_server
 
+# --batching per_call: the same three requests sent together; with different max_tokens none shares a
+# decode call, and each still equals generate. A mode that does not exist is refused.
+start_server "${work}/per-call.log" --model "${models}/ar" --max-batch 4 --batching per_call
+for i in 0 1 2; do
+  post /v1/completions "{\"model\":\"ar\",\"prompt\":\"${joined_prompts[$i]}\",\"max_tokens\":${joined_tokens[$i]},\"stop_on_eos\":false}" \
+    >"${work}/per-call-${i}.json" &
+done
+wait $(jobs -p | grep -v "^${server_pid}$")
+for i in 0 1 2; do
+  check "per-call batching: request ${i} equals the continuous server's answer" \
+    test "$(json_field 'v["choices"][0]["token_ids"]' <"${work}/per-call-${i}.json")" == \
+    "$(json_field 'v["choices"][0]["token_ids"]' <"${work}/joined-${i}.json")"
+  rows="$(json_field 'v["timings"]["batch_rows"]' <"${work}/per-call-${i}.json")"
+  check "per-call batching: request ${i} ran in a call of its own (batch_rows ${rows})" test "${rows}" -eq 1
+done
+stop_server
+code=0
+"${stepwise}" serve --model "${models}/ar" --port 0 --batching sometimes 2>"${work}/bad-batching.log" || code=$?
+check "--batching: an unknown mode exits 2 (got ${code})" test "${code}" -eq 2
+check "--batching: the error names the flag" grep -q -- "--batching: expected continuous or per_call" "${work}/bad-batching.log"
+
 # A full queue: one running, one waiting, the rest get 429 with an OpenAI error body.
 start_server "${work}/queue.log" --model "${models}/ar" --max-batch 1 --max-queue 1
 for i in $(seq 6); do
