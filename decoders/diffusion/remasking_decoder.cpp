@@ -67,12 +67,20 @@ DecodeResult RemaskingDecoder::decode(const DecodeRequest& request) {
       torch::arange(canvas.gen_start, canvas.gen_start + gen_len, torch::kInt64).expand({rows, gen_len});
   StepTrace trace(rows, gen_len, request.record_trace);
 
+  // Without the shift the output at a column that holds a token was never trained (the loss covers
+  // masked columns only), so such columns keep their token and the score they were committed with.
+  const bool repredict_all = model_->config().shift_logits;
+  torch::Tensor held_scores = torch::full({rows, gen_len}, -std::numeric_limits<float>::infinity(),
+                                          torch::TensorOptions().dtype(torch::kFloat32).device(model_->device()));
   for (int64_t k = 0; k < total; ++k) {
     torch::Tensor before = generation.clone();  // (B, N)
     torch::Tensor logits =
         forward.logits(canvas, columns, canvas.gen_start, canvas.gen_start + gen_len, true);  // (B, N, V)
     auto [scores, predicted] = torch::log_softmax(logits, -1).max(-1);                        // (B, N) each
-    generation.copy_(torch::where(maskable, predicted, generation));
+    const torch::Tensor repredicted = repredict_all ? maskable : (generation == canvas.mask_id);  // (B, N)
+    generation.copy_(torch::where(repredicted, predicted, generation));
+    held_scores = torch::where(repredicted, scores.to(torch::kFloat32), held_scores);
+    scores = held_scores;
     if (k + 1 < total) {
       const int64_t t = total - 1 - k;
       const double rate = remask_rate(config_.schedule, t, total);

@@ -3,6 +3,10 @@
 // log-probability, then re-masks the lowest-scoring int(N * rate) positions (earlier ones included),
 // with rate = t/T (linear) or cos((T - t)/T * pi/2) (cosine) for t = T-1 .. 1. Optional Gumbel noise on
 // the scores (scaled by noise_scale * rate) makes the choice stochastic. Fixed spans never change.
+// That is the study's arithmetic for models with Dream's logit shift. A model without the shift has no
+// trained output at a column that holds a token, so there only masked columns are re-predicted; a
+// column holding a token keeps it, scored by the log-probability it was committed with, and may still
+// be re-masked.
 #pragma once
 
 #include <memory>

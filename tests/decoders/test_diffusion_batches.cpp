@@ -2,7 +2,8 @@
 // is reproducible from the seeds and each row is independent of the rest of the batch; left-padded
 // rows equal their single-row runs; guidance equals un + (s + 1)(cond - un) computed by hand from two
 // forward passes; the decoder's decision margins equal an independent recomputation; the remasking decoder's single step is the argmax and its masks follow int(N t/T);
-// the study's stochastic setting keeps that count, is reproducible per seed and differs across seeds.
+// the study's stochastic setting keeps that count, is reproducible per seed and differs across seeds;
+// without the logit shift held tokens are only kept or re-masked.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -256,6 +257,34 @@ TEST(Remasking, RemasksIntNTimesRateAfterEveryStep) {
     for (const auto& step : result.history) masked.push_back(std::count(step[0].begin(), step[0].end(), mask));
     EXPECT_EQ(masked, c.masked_after_step) << to_string(c.schedule);
     EXPECT_EQ(result.tokens[0], result.history.back()[0]);
+  }
+}
+
+// Without the logit shift a column holding a token has no trained output, so a step re-predicts only
+// the masked columns: between consecutive steps a token either stays or is re-masked, never replaced.
+// With the shift (the study's models) every column is re-predicted, as upstream does.
+TEST(Remasking, WithoutTheShiftHeldTokensAreKeptOrRemaskedNeverReplaced) {
+  for (const std::string name : {"llama-bidir-tiny", "dream-tiny"}) {
+    SCOPED_TRACE(name);
+    auto model = load_checkpoint(fixture_model(name));
+    const std::vector<int64_t> prompt = json_ids(fixture_expected(name)["prompt"]);
+    const int64_t mask = *model->config().mask_token_id;
+    RemaskingConfig config;
+    config.steps = 8;
+    DecodeRequest request = request_of({prompt}, {}, 16);
+    request.record_trace = true;
+    const DecodeResult result = RemaskingDecoder(model, config).decode(request);
+    ASSERT_EQ(result.history.size(), 8u);
+    int64_t replaced = 0;
+    for (size_t k = 1; k < result.history.size(); ++k)
+      for (size_t j = 0; j < 16; ++j) {
+        const int64_t was = result.history[k - 1][0][j], now = result.history[k][0][j];
+        if (was != mask && now != mask && now != was) ++replaced;
+      }
+    if (model->config().shift_logits)
+      EXPECT_GT(replaced, 0) << "the random fixture model's re-predictions should change some held token";
+    else
+      EXPECT_EQ(replaced, 0);
   }
 }
 
