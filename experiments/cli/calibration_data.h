@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/tokenizer/tokenizer.h"
+#include "experiments/tasks/task_record.h"
 
 namespace stepwise::cli {
 
@@ -24,5 +25,10 @@ struct CalibrationRequest {
 
 // `tokenizer` is needed only for text (nullptr: an error naming the file when text is found).
 std::vector<std::vector<int64_t>> read_calibration(const CalibrationRequest& request, const Tokenizer* tokenizer);
+
+// The same from generated task problems (one sequence each, as the file's task records); request.path
+// names them in errors (e.g. "--task sudoku").
+std::vector<std::vector<int64_t>> task_calibration(const std::vector<tasks::TaskRecord>& problems,
+                                                   const CalibrationRequest& request);
 
 }  // namespace stepwise::cli

@@ -35,6 +35,20 @@ expect 0 '"mean_kl"' -- cat "$scratch/ar.json"
 expect 0 '"sequences_skipped":8' -- cat "$scratch/ar.json"
 expect 0 '"method": "autoround"' -- "$stepwise" inspect --model "$scratch/ar"
 expect 0 '"bits":8' -- "$stepwise" quantize --model "$model" --out "$scratch/w8" --bits 8 --sym --group-size 32
+# Calibration on generated task problems instead of a file: the problems are named, the blocks tuned.
+expect 0 "calibration: 8 4x4 sudoku puzzles, 10 givens (seed 777)" -- "$stepwise" quantize --model "$model" \
+  --out "$scratch/task" --bits 4 --group-size 32 --method autoround --task sudoku --samples 8 --iters 2 --batch-size 4 --threads 1
+expect 0 '"method": "autoround"' -- "$stepwise" inspect --model "$scratch/task"
+# The same problems written by `stepwise data` and given as a file calibrate to the same bytes.
+expect 0 "wrote 8" -- "$stepwise" data --task sudoku --n 8 --seed 777 --out "$scratch/sudoku.jsonl"
+expect 0 '"method":"autoround"' -- "$stepwise" quantize --model "$model" --out "$scratch/task-file" --bits 4 \
+  --group-size 32 --method autoround --calibration "$scratch/sudoku.jsonl" --samples 8 --iters 2 --batch-size 4 --threads 1
+if cmp -s "$scratch/task/model.safetensors" "$scratch/task-file/model.safetensors"; then
+  echo "ok: --task calibrates exactly as the same problems from a file"; passes=$((passes + 1)); else
+  echo "FAIL: --task and the same problems as a file gave different weights"; failures=$((failures + 1)); fi
+expect 0 "calibration: 4 path-star graphs, degree 2, length 3, 10 labels" -- "$stepwise" quantize --model "$model" \
+  --out "$scratch/task2" --bits 4 --group-size 32 --method autoround --task pathstar --degree 2 --length 3 --nodes 10 \
+  --task-seed 5 --samples 4 --iters 1 --batch-size 4 --threads 1
 
 # Bad input: exit 2, one line naming the culprit.
 expect 2 "\-\-bits: expected 4 or 8, got 3" -- "$stepwise" quantize --model "$model" --out "$scratch/x" --bits 3
@@ -43,6 +57,13 @@ expect 2 "mlp.down_proj.weight: group size 64 does not divide in_features 160" -
 expect 2 "add \-\-sym" -- "$stepwise" quantize --model "$model" --out "$scratch/x" --bits 8
 expect 2 "needs \-\-calibration" -- "$stepwise" quantize --model "$model" --out "$scratch/x" --bits 4 --method autoround
 expect 2 "applies only to \-\-method autoround" -- "$stepwise" quantize --model "$model" --out "$scratch/x" --bits 4 --iters 3
+expect 2 "give one of them" -- "$stepwise" quantize --model "$model" --out "$scratch/x" --bits 4 --method autoround \
+  --task sudoku --calibration "$scratch/ids.jsonl"
+expect 2 "\-\-numbers does not apply to \-\-task sudoku" -- "$stepwise" quantize --model "$model" --out "$scratch/x" \
+  --bits 4 --group-size 32 --method autoround --task sudoku --numbers 3
+expect 2 "\-\-degree applies only with \-\-task" -- "$stepwise" quantize --model "$model" --out "$scratch/x" --bits 4 \
+  --method autoround --calibration "$scratch/ids.jsonl" --degree 2
+expect 2 "unknown task\|chess" -- "$stepwise" quantize --model "$model" --out "$scratch/x" --bits 4 --method autoround --task chess
 
 cp -r "$scratch/rtn" "$scratch/nokey"
 python3 - "$scratch/nokey/config.json" <<'PY'
