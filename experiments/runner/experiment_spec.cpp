@@ -187,6 +187,7 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
   spec.device = root.string("device", "cpu");
   spec.dtype = root.choice("dtype", {"float32", "bfloat16"}, std::string("float32"));
   spec.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
+  spec.train_jobs = static_cast<int>(root.integer("train_jobs", 1, 1, 64));
   spec.batch_size = root.integer("batch_size", 16, 1, 65536);
   spec.record_traces = root.boolean("record_traces", false);
   if (root.node()["prefix_cache"].IsDefined()) {

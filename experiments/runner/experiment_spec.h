@@ -89,6 +89,7 @@ struct ExperimentSpec {
   std::string device = "cpu";
   std::string dtype = "float32";
   int threads = 0;               // 0 = all cores
+  int train_jobs = 1;            // models trained at once, one process each (concurrent_training.h)
   int64_t batch_size = 16;       // examples decoded together
   bool record_traces = false;    // store per-position commit steps
   std::optional<PrefixCacheSpec> prefix_cache;  // absent: no KV reuse across requests

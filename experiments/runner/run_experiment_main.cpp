@@ -15,6 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -25,6 +26,7 @@
 #include "experiments/runner/experiment_spec.h"
 #include "experiments/runner/model_provider.h"
 #include "experiments/runner/prefix_cache.h"
+#include "experiments/runner/concurrent_training.h"
 #include "experiments/runner/rank_training.h"
 #include "experiments/runner/results_metadata.h"
 #include "experiments/runner/results_writer.h"
@@ -139,6 +141,9 @@ int run(const std::vector<std::string>& args) {
                     "internal: run as one rank of MODEL's data-parallel training (a train: block with world_size\n"
                     "above 1); run_experiment starts these processes itself, with RANK and WORLD_SIZE set");
   parser.add_option("train-dir", "DIR", "internal, with --train-rank: the model's cache directory the launcher locked");
+  parser.add_option("train-model", "MODEL",
+                    "internal: train (or reuse) only MODEL into the model cache and exit; run_experiment starts these\n"
+                    "processes itself for a spec with train_jobs above 1");
   std::vector<std::string> flags;
   std::optional<std::string> spec_file;
   for (const auto& arg : args) {
@@ -158,6 +163,12 @@ int run(const std::vector<std::string>& args) {
     return run_training_rank(spec, data, *rank_model, parser.get("train-dir"));
   }
   check(!parser.given("train-dir"), "--train-dir goes with --train-rank");
+  if (const std::optional<std::string> model = parser.get_optional("train-model")) {
+    training::StopSignalGuard stop_guard;
+    ModelProvider provider(spec, data);
+    train_one_model(spec, provider, *model);
+    return 0;
+  }
   const std::optional<std::string> shard_flag = parser.get_optional("shard");
   const std::optional<std::string> submit_flag = parser.get_optional("submit");
   check(parser.get_switch("merge") + parser.get_switch("status") + shard_flag.has_value() + submit_flag.has_value() <= 1,
@@ -217,6 +228,20 @@ int run(const std::vector<std::string>& args) {
             << " examples of " << spec.task.label() << ", " << threads << " threads\n";
 
   training::StopSignalGuard stop_guard;
+  if (spec.train_jobs > 1) {
+    // The models the unfinished runs need (and the models those are quantized from), as the loop below
+    // would train them one by one.
+    std::set<std::string> needed;
+    for (const RunSpec& run_spec : runs) {
+      const auto journal = open_checked_journal(
+          (fs::path(run_directory) / "journal" / (run_spec.run_id + ".jsonl")).string(), run_spec, data,
+          spec.task.metric);
+      if (journal->complete()) continue;
+      for (std::string name : run_spec.decoder.model_names())
+        for (; needed.insert(name).second && spec.models.at(name).from;) name = *spec.models.at(name).from;
+    }
+    train_models_concurrently(spec, provider, threads, needed);
+  }
   const ResultsMetadata metadata = make_results_metadata(spec.name, spec.resolved_yaml, TORCH_VERSION);
   std::map<std::string, std::unique_ptr<Tokenizer>> tokenizers;
   std::map<std::string, std::unique_ptr<TaskPrompts>> prompts;

@@ -170,5 +170,35 @@ entries=$(sed -n 's/^entries: *//p' "$work/stats1.log")
 "$stepwise" cache stats --path "$work/kv" >"$work/stats2.log" 2>&1 && grep -q "^entries: *0$" "$work/stats2.log" \
   && pass "cache stats after clear: 0 entries" || { fail "cache stats after clear"; cat "$work/stats2.log"; }
 
+# train_jobs: 2 trains the two models at once, each in its own process with one of the two threads,
+# and they are the models one process with one thread trains, byte for byte.
+make_spec jobs1 cache-jobs1 "$work/jobs1.yaml"
+sed -i 's/^threads: .*/threads: 1/' "$work/jobs1.yaml"
+make_spec jobs2 cache-jobs2 "$work/jobs2.yaml"
+sed -i 's/^threads: .*/threads: 2\ntrain_jobs: 2/' "$work/jobs2.yaml"
+if "$runner" "$work/jobs1.yaml" >"$work/jobs1.log" 2>&1 && "$runner" "$work/jobs2.yaml" >"$work/jobs2.log" 2>&1; then
+  pass "train_jobs: 2 run"
+else
+  fail "train_jobs runs"; tail -5 "$work/jobs1.log" "$work/jobs2.log"
+fi
+grep -q "training 2 models, 2 at a time (1 thread each)" "$work/jobs2.log" && pass "train_jobs: 2 trains both at once" \
+  || { fail "train_jobs: 2 did not train concurrently"; cat "$work/jobs2.log"; }
+for model in ar mdm; do
+  one=$(ls -d "$work"/cache-jobs1/$model-*/ | head -1)
+  two=$(ls -d "$work"/cache-jobs2/$model-*/ | head -1)
+  if [ -n "$one" ] && [ -n "$two" ] && cmp -s "$one/model.safetensors" "$two/model.safetensors"; then
+    pass "$model trained in its own process equals one-thread training"
+  else
+    fail "$model differs between train_jobs 2 and one thread ($one, $two)"
+  fi
+done
+"$runner" "$work/jobs2.yaml" >"$work/jobs3.log" 2>&1 && ! grep -q "training in its own process" "$work/jobs3.log" \
+  && pass "a finished experiment starts no training process" || { fail "rerun after train_jobs"; cat "$work/jobs3.log"; }
+sed 's/^train_jobs: 2/train_jobs: 0/' "$work/jobs2.yaml" >"$work/jobs0.yaml"
+sed -i "s|^output_dir: .*|output_dir: $work/jobs0|" "$work/jobs0.yaml"
+"$runner" "$work/jobs0.yaml" >"$work/jobs0.log" 2>&1
+[ $? -eq 2 ] && grep -q "train_jobs" "$work/jobs0.log" && pass "train_jobs: 0 refused naming the key" \
+  || { fail "train_jobs: 0 accepted"; cat "$work/jobs0.log"; }
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
