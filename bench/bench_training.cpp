@@ -1,6 +1,6 @@
 // Training throughput: whole optimizer steps of train_model (batch, loss inputs, forward, backward,
 // gradient clipping, AdamW) for the `tiny` and `small` presets, AR and masked-diffusion objectives,
-// float32 and mixed-bf16 precision, on the quickstart's data (4x4 Sudoku rows in the plain format, 34
+// float32 and mixed-bf16 precision, on configs/sudoku4x4.yaml's data (4x4 Sudoku rows in the plain format, 34
 // tokens each, batch 64). Reports rows/s, tokens/s and the achieved FLOP/s against this machine's bf16
 // (and float32) GEMM peak measured in the same process.
 // Every figure is given from wall time and from process CPU time per thread: on a shared machine the
@@ -31,7 +31,7 @@ constexpr int64_t kBatchSize = 64;
 constexpr int64_t kExamples = 2048;
 constexpr int64_t kWarmupSteps = 3;  // oneDNN primitives, allocator pools; not timed
 
-// The quickstart's training rows: 4x4 Sudoku with 10 givens, "16 digits [SEP]" -> "16 digits [EOS]".
+// configs/sudoku4x4.yaml's training rows: 4x4 Sudoku with 10 givens, "16 digits [SEP]" -> "16 digits [EOS]".
 const std::vector<training::TrainingExample>& sudoku_examples() {
   static const std::vector<training::TrainingExample> examples = task_training::encode_examples(
       tasks::generate_sudoku_records(tasks::SudokuSpec{4, 10}, kExamples, /*seed=*/1));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, runs the quickstart experiment (configs/quickstart.yaml: trains a
-# small AR and a small diffusion model on 4x4 Sudoku, sweeps diffusion steps and threshold decoding
-# against AR greedy, prints the table) and renders the plots next to the results.
+# small AR and a small MGDM diffusion model on path-star graphs, both at once, sweeps diffusion steps
+# of Dream's entropy ordering and the remasking decoder against AR greedy, prints the table) and
+# renders the plots next to the results.
 # Extra arguments go to run_experiment (e.g. --threads 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
