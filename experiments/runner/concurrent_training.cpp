@@ -22,6 +22,32 @@ namespace {
 
 constexpr int kStoppedCode = 130;  // a training process stopped by SIGINT / SIGTERM (state saved)
 
+// Set by SIGTERM while the training processes run: passed on to them once (a second signal would end a
+// process before it saves its state, so nothing is sent twice).
+volatile std::sig_atomic_t g_terminate = 0;
+extern "C" void note_terminate(int) { g_terminate = 1; }
+
+// While the training processes run: SIGINT is ignored here (Ctrl-C reaches them as the terminal's
+// process group; each saves its state and exits 130) and SIGTERM is noted to be passed on.
+class WaitingSignals {
+ public:
+  WaitingSignals() {
+    g_terminate = 0;
+    previous_int_ = std::signal(SIGINT, SIG_IGN);
+    previous_term_ = std::signal(SIGTERM, note_terminate);
+  }
+  ~WaitingSignals() {
+    std::signal(SIGINT, previous_int_ == SIG_ERR ? SIG_DFL : previous_int_);
+    std::signal(SIGTERM, previous_term_ == SIG_ERR ? SIG_DFL : previous_term_);
+  }
+  WaitingSignals(const WaitingSignals&) = delete;
+  WaitingSignals& operator=(const WaitingSignals&) = delete;
+
+ private:
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
+};
+
 // Models worth a process of their own: a train: block, one process, not cached, and not waiting for
 // another model that is still untrained.
 std::vector<std::string> eligible_models(const ExperimentSpec& spec, const ModelProvider& provider,
@@ -72,22 +98,22 @@ void train_models_concurrently(const ExperimentSpec& spec, const ModelProvider& 
   std::cerr << "training " << models.size() << " models, " << jobs << " at a time (" << threads_each
             << (threads_each == 1 ? " thread" : " threads") << " each)\n";
 
+  const WaitingSignals signals;
   std::vector<TrainingProcess> running;
   std::vector<std::string> failed, stopped;
   size_t next = 0;
-  bool stop_forwarded = false;
+  bool terminate_forwarded = false;
   while (next < models.size() || !running.empty()) {
-    while (next < models.size() && static_cast<int>(running.size()) < jobs && !training::stop_requested()) {
+    const bool stopping = g_terminate != 0 || training::stop_requested() || !stopped.empty();
+    while (!stopping && next < models.size() && static_cast<int>(running.size()) < jobs) {
       std::cerr << "model " << models[next] << ": training in its own process\n";
       running.push_back({models[next], start_training_process(spec, models[next], threads_each)});
       ++next;
     }
-    if (training::stop_requested()) {
-      next = models.size();  // start nothing more
-      if (!stop_forwarded) {
-        for (const TrainingProcess& process : running) ::kill(process.pid, SIGTERM);  // each saves its state
-        stop_forwarded = true;
-      }
+    if (stopping) next = models.size();  // start nothing more
+    if (g_terminate != 0 && !terminate_forwarded) {
+      for (const TrainingProcess& process : running) ::kill(process.pid, SIGTERM);  // each saves its state
+      terminate_forwarded = true;
     }
     if (running.empty()) break;
     int status = 0;
@@ -116,7 +142,7 @@ void train_models_concurrently(const ExperimentSpec& spec, const ModelProvider& 
     for (const std::string& entry : failed) list += (list.empty() ? "" : ", ") + entry;
     fail("training failed for model ", list, "; its error is above, and the state saved last is kept in the model cache");
   }
-  if (!stopped.empty() || training::stop_requested()) {
+  if (!stopped.empty() || g_terminate != 0 || training::stop_requested()) {
     training::request_stop();
     fail("training was stopped by a signal; the states saved last are in the model cache: run again to resume");
   }
