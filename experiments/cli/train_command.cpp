@@ -153,7 +153,7 @@ task_training::TaskTrainingSpec spec_from_flags(const ArgParser& parser) {
   if (parser.given("min-lr-ratio")) spec.min_lr_ratio = parser.get_double("min-lr-ratio");
   if (parser.given("weight-decay")) spec.weight_decay = parser.get_double("weight-decay");
   if (parser.given("clip-norm")) spec.grad_clip = parser.get_double("clip-norm");
-  if (parser.given("precision")) spec.precision = parser.get("precision");
+  if (parser.given("precision")) spec.precision = task_training::resolve_precision(parser.get("precision"), false);
   if (parser.given("seed")) {
     const int64_t seed = parser.get_int("seed");
     check(seed >= 0, "--seed must not be negative");
@@ -327,8 +327,10 @@ int run_train(const Args& args) {
                     text(defaults.min_lr_ratio));
   parser.add_option("weight-decay", "W", "AdamW weight decay on matrices", text(defaults.weight_decay));
   parser.add_option("clip-norm", "C", "global gradient-norm clip (0 = off)", text(defaults.grad_clip));
-  parser.add_option("precision", "P", "float32 | bfloat16 | mixed-bf16 (float32 master weights, bf16 compute)",
-                    defaults.precision);
+  parser.add_option("precision", "P",
+                    "auto | float32 | bfloat16 | mixed-bf16 (float32 master weights, bf16 compute); auto: "
+                    "mixed-bf16 on a CPU with AVX512-BF16, float32 elsewhere",
+                    "auto");
   parser.add_option("seed", "S", "initialisation, batch order and diffusion noise", text(defaults.seed));
   parser.add_option("threads", "N", "torch intra-op threads, 0 to 4 per core (0 = $STEPWISE_THREADS or all cores)", "0");
   parser.add_option("sudoku-size", "N", "sudoku: 4 or 9", "4");

@@ -208,6 +208,10 @@ ExperimentSpec parse_experiment_spec(const std::string& yaml_text, const std::st
   YamlReader models = root.child("models");
   for (const auto& name : models.keys()) spec.models.emplace(name, parse_model(name, models.child(name)));
   models.finish();
+  // precision: auto is settled here, where the device is known, so cache keys name what was trained.
+  const bool on_cuda = spec.device.rfind("cuda", 0) == 0;
+  for (auto& [name, model] : spec.models)
+    if (model.train) model.train->precision = task_training::resolve_precision(model.train->precision, on_cuda);
   for (const auto& [name, model] : spec.models)
     if (model.train && model.train->init_from && !spec.models.count(*model.train->init_from))
       root.fail_at("models", "model '" + name + "' starts from unknown model '" + *model.train->init_from + "'");

@@ -38,7 +38,7 @@ task_training::TaskTrainingSpec parse_training_spec(const YamlReader& block) {
   spec.grad_clip = block.number("grad_clip", defaults.grad_clip, 0.0);
   spec.data_seed = static_cast<uint64_t>(block.integer("data_seed", static_cast<int64_t>(defaults.data_seed), 0));
   spec.seed = static_cast<uint64_t>(block.integer("seed", static_cast<int64_t>(defaults.seed), 0));
-  spec.precision = block.choice("precision", {"float32", "bfloat16", "mixed-bf16"}, defaults.precision);
+  spec.precision = block.choice("precision", {"auto", "float32", "bfloat16", "mixed-bf16"}, "auto");
   if (block.has("init_from")) spec.init_from = block.string("init_from");
   spec.checkpoint_every = block.integer("checkpoint_every", defaults.checkpoint_every, 1);
   spec.world_size = block.integer("world_size", defaults.world_size, 1, 256);

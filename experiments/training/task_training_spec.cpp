@@ -5,6 +5,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/kernels/kernels.h"
+
 namespace stepwise::task_training {
 namespace {
 
@@ -21,6 +23,12 @@ std::string choices_text(const std::vector<std::string>& choices) {
 }
 
 }  // namespace
+
+std::string resolve_precision(const std::string& precision, bool on_cuda) {
+  if (precision != "auto") return precision;
+  // The AVX-512 kernel path is exactly AVX512F/BW/VL plus BF16 with the register state enabled.
+  return on_cuda || kernels::isa_supported(kernels::Isa::kAvx512) ? "mixed-bf16" : "float32";
+}
 
 int64_t TaskTrainingSpec::total_steps() const {
   if (!epochs) return steps;
@@ -94,7 +102,7 @@ std::optional<SpecProblem> find_spec_problem(const TaskTrainingSpec& spec) {
   if ((problem = range("min_lr_ratio", spec.min_lr_ratio, 0.0, 1.0))) return problem;
   if ((problem = range("weight_decay", spec.weight_decay, 0.0, 1.0))) return problem;
   if ((problem = range("grad_clip", spec.grad_clip, 0.0, 1e6))) return problem;
-  if ((problem = choice("precision", spec.precision, {"float32", "bfloat16", "mixed-bf16"}))) return problem;
+  if ((problem = choice("precision", spec.precision, {"auto", "float32", "bfloat16", "mixed-bf16"}))) return problem;
   if ((problem = range("checkpoint_every", static_cast<double>(spec.checkpoint_every), 1, 1e12))) return problem;
   if ((problem = range("world_size", static_cast<double>(spec.world_size), 1, 256))) return problem;
   if (spec.batch_size % spec.world_size != 0)

@@ -11,6 +11,12 @@
 
 namespace stepwise::task_training {
 
+// The training precision a spec's "auto" (the default of `train:` blocks and `stepwise train`) stands
+// for: "mixed-bf16" where bfloat16 matmuls run on native instructions (a CUDA device, or a CPU with
+// AVX512-BF16), "float32" elsewhere, where oneDNN emulates bfloat16 and float32 trains faster. Any other
+// name is returned unchanged, so resolving twice is harmless.
+std::string resolve_precision(const std::string& precision, bool on_cuda);
+
 struct TaskTrainingSpec {
   // What to train.
   std::string objective = "ar";          // ar | diffusion | mgdm (the study's MGDM preset)
@@ -35,7 +41,8 @@ struct TaskTrainingSpec {
   double min_lr_ratio = 0.1;             // end of the cosine as a fraction of the peak
   double weight_decay = 0.01;
   double grad_clip = 1.0;                // 0 = no clipping
-  std::string precision = "mixed-bf16";  // float32 | bfloat16 | mixed-bf16 (float32 master weights, bf16 compute)
+  std::string precision = resolve_precision("auto", /*on_cuda=*/false);  // float32 | bfloat16 | mixed-bf16
+                                         // (float32 master weights, bf16 compute); see resolve_precision
   uint64_t seed = 0;                     // initialisation, batch order and diffusion noise
   int64_t checkpoint_every = 200;        // resumable training state every N steps
   int64_t world_size = 1;                // data-parallel ranks that train it (an experiment's train: block);

@@ -50,6 +50,13 @@ std::string error_of(const std::string& text) {
   return "";
 }
 
+// What precision: auto stands for on this machine's CPU, from CPUID (a CPU with AVX512-BF16 runs
+// bfloat16 matmuls natively).
+std::string native_cpu_precision() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") ? "mixed-bf16" : "float32";
+}
+
 std::string replace(std::string text, const std::string& from, const std::string& to) {
   const auto at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;
@@ -79,13 +86,13 @@ TEST(ExperimentSpec, ValidSpecParsesWithDefaults) {
 }
 
 // The cache key of a train: block keeps the text it had before the block gained keys: a default AR
-// block of 10 steps, written out by hand in that format.
+// block of 10 steps, written out by hand in that format (its precision the one auto settles on here).
 TEST(ExperimentSpec, TrainingBlockCacheKeyIsStable) {
   ExperimentSpec spec = parse_experiment_spec(kValid, "exp.yaml");
   EXPECT_EQ(spec.models.at("ar").train->canonical_text(),
             "objective=ar;form=paper;T=20;preset=small;layers=-;hidden=-;heads=-;kv_heads=-;intermediate=-;"
             "steps=10;batch=64;lr=0.001;warmup=1;wd=0.01;clip=1;examples=20000;data_seed=12345;seed=0;"
-            "precision=mixed-bf16;init_from=-");
+            "precision=" + native_cpu_precision() + ";init_from=-");
   // Keys that shape the weights extend it only when they leave their default; validation keys never do.
   ExperimentSpec changed = parse_experiment_spec(
       replace(kValid, "      steps: 10\n",
@@ -99,6 +106,26 @@ TEST(ExperimentSpec, TrainingBlockCacheKeyIsStable) {
 }
 
 // The one check of a training spec names the key at its line, for rules that span keys too.
+// precision: auto (the default) is settled when the file is read: mixed-bf16 on a CUDA device or a CPU
+// with AVX512-BF16, float32 elsewhere; a name given explicitly is kept on every device.
+TEST(ExperimentSpec, TrainingPrecisionAutoIsSettledByTheDevice) {
+  auto precision_of = [](const std::string& text) {
+    return parse_experiment_spec(text, "exp.yaml").models.at("ar").train->precision;
+  };
+  const std::string with_auto = replace(kValid, "      steps: 10\n", "      steps: 10\n      precision: auto\n");
+  EXPECT_EQ(precision_of(kValid), native_cpu_precision());
+  EXPECT_EQ(precision_of(with_auto), native_cpu_precision());
+  EXPECT_EQ(precision_of("device: cuda\n" + std::string(kValid)), "mixed-bf16");
+  EXPECT_EQ(precision_of("device: cuda:1\n" + with_auto), "mixed-bf16");
+  for (const std::string name : {"float32", "bfloat16", "mixed-bf16"}) {
+    const std::string given = replace(kValid, "      steps: 10\n", "      steps: 10\n      precision: " + name + "\n");
+    EXPECT_EQ(precision_of(given), name);
+    EXPECT_EQ(precision_of("device: cuda\n" + given), name);
+  }
+  EXPECT_NE(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      precision: fp16\n")).find("precision"),
+            std::string::npos);
+}
+
 TEST(ExperimentSpec, TrainingBlockRulesNameTheKey) {
   EXPECT_EQ(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      shift_logits: false\n")),
             "exp.yaml:12: models.ar.train.shift_logits: applies to diffusion objectives only");
