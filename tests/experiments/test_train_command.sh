@@ -44,7 +44,11 @@ check_summary "$work/mdm" diffusion 3  # remasking and Dream entropy at 4 steps,
 import json; s = json.load(open('$work/mdm/training_summary.json'))
 names = [e['decoder'] for e in s['evaluation']]
 assert names[-1] == 'remasking-study-T20', names
-assert all(k in s['evaluation'][0] for k in ('sudoku_valid', 'sudoku_exact', 'sudoku_cells')), s['evaluation'][0]"
+assert all(k in s['evaluation'][0] for k in ('sudoku_valid', 'sudoku_exact', 'sudoku_cells')), s['evaluation'][0]
+# The default precision, auto, trained in mixed-bf16 where the CPU has AVX512-BF16 and in float32 elsewhere.
+flags = next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split()
+expected = 'mixed-bf16' if 'avx512_bf16' in flags else 'float32'
+assert s['training']['precision'] == expected, (s['training']['precision'], expected)"
 "$stepwise" generate --model "$work/mdm" --decoder dream --alg entropy --steps 4 --gen-len 8 --ids 1,2,3 --json \
   | /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); assert len(r['tokens']) == 8, r"
 "$stepwise" train --task pathstar --degree 2 --length 2 --nodes 8 --objective mgdm --out "$work/mgdm" --preset tiny \
