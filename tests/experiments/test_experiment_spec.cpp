@@ -105,7 +105,6 @@ TEST(ExperimentSpec, TrainingBlockCacheKeyIsStable) {
   EXPECT_EQ(spec.models.at("ar").train->validation_interval(), 2);  // a quarter of 10 steps
 }
 
-// The one check of a training spec names the key at its line, for rules that span keys too.
 // precision: auto (the default) is settled when the file is read: mixed-bf16 on a CUDA device or a CPU
 // with AVX512-BF16, float32 elsewhere; a name given explicitly is kept on every device.
 TEST(ExperimentSpec, TrainingPrecisionAutoIsSettledByTheDevice) {
@@ -126,6 +125,7 @@ TEST(ExperimentSpec, TrainingPrecisionAutoIsSettledByTheDevice) {
             std::string::npos);
 }
 
+// The one check of a training spec names the key at its line, for rules that span keys too.
 TEST(ExperimentSpec, TrainingBlockRulesNameTheKey) {
   EXPECT_EQ(error_of(replace(kValid, "      steps: 10\n", "      steps: 10\n      shift_logits: false\n")),
             "exp.yaml:12: models.ar.train.shift_logits: applies to diffusion objectives only");
